@@ -76,8 +76,7 @@ func isLoopback(host string) bool {
 }
 
 // ValidateClient checks an OIDC client, naming the first invalid field.
-// hasSecret says whether the client has a secret (the record only holds
-// its hash).
+// Apply Defaults first.
 func ValidateClient(c storage.Client) error {
 	if c.ID == "" {
 		return fieldErr("id", "must not be empty")
