@@ -21,6 +21,9 @@ const (
 	defaultWriteTimeout = time.Second
 	defaultPoolTimeout  = 2 * time.Second
 	defaultMaxRetries   = 1
+	// defaultDialRetries is the number of dial attempts per connection:
+	// one, since MaxRetries already retries the command.
+	defaultDialRetries = 1
 )
 
 // Redis is the Ephemeral store shared by every node. Every key and channel is
@@ -70,6 +73,9 @@ func NewRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	}
 	if opt.MaxRetries == 0 {
 		opt.MaxRetries = defaultMaxRetries
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = defaultDialRetries
 	}
 	// CLIENT SETINFO costs a round trip per new connection and older
 	// servers reject it; nothing of ours reads it.
