@@ -242,8 +242,8 @@ func durableUser(partnerID, id, email string) storage.User {
 		Active: true, SSO: false, PasswordResetDisabled: true,
 		LockedUntil:       durableT0.Add(time.Hour),
 		MFAPauseNextLogin: true, MFAPauseUntil: durableT0.Add(24 * time.Hour), MFAPauseReason: "lost phone",
-		UpstreamSubject: "sub-" + id,
-		Notifications:   storage.Notifications{Error: true, Invoice: false, General: true, Frequency: "weekly"},
+		UpstreamSubject:   "sub-" + id,
+		Notifications:     storage.Notifications{Error: true, Invoice: false, General: true, Frequency: "weekly"},
 		PasswordChangedAt: durableT0.Add(-time.Hour), CreatedAt: durableT0, UpdatedAt: durableT0,
 	}
 }

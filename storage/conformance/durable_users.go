@@ -130,7 +130,7 @@ func durableUserUpdate(t *testing.T, s storage.Store) {
 	durableMkUser(t, s, u)
 
 	updated, err := s.UpdateUser(ctx, "u1", func(u storage.User) (storage.User, error) {
-		u.Role, u.Active, u.LockedUntil = "finance", false, durableT0.Add(72 * time.Hour)
+		u.Role, u.Active, u.LockedUntil = "finance", false, durableT0.Add(72*time.Hour)
 		u.Notifications.Frequency = "daily"
 		return u, nil
 	})
