@@ -314,3 +314,12 @@ func update[T any](ctx context.Context, db *DB, op string,
 	})
 	return out, err
 }
+
+// SetMaxOpenConns caps the connections to PostgreSQL (20 by default). On
+// SQLite it changes nothing: writes there always go through one.
+func (db *DB) SetMaxOpenConns(n int) {
+	if db.f == postgresFlavor {
+		db.write.SetMaxOpenConns(n)
+		db.write.SetMaxIdleConns(min(n, 10))
+	}
+}
