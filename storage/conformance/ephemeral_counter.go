@@ -34,6 +34,15 @@ func ephemeralIncr(t *testing.T, s storage.Ephemeral) {
 	if n, err := s.Incr(ctx, "seeded", longTTL); err != nil || n != 42 {
 		t.Fatalf("Incr(seeded) = %d, %v; want 42", n, err)
 	}
+	if vals, err := s.MGet(ctx, "seeded", "fails:bob"); err != nil || string(vals[0]) != "42" || string(vals[1]) != "1" {
+		t.Fatalf("MGet of counters = %q, %v; want [42 1]", vals, err)
+	}
+	if got, err := s.Take(ctx, "seeded"); err != nil || string(got) != "42" {
+		t.Fatalf("Take of a counter = %q, %v; want 42", got, err)
+	}
+	// Set replaces a counter with a plain value.
+	mustSet(t, s, "fails:bob", "reset", longTTL)
+	wantValue(t, s, "fails:bob", "reset")
 }
 
 // Racing sign-in failures must each be counted: every increment returns a

@@ -43,12 +43,23 @@ type shard struct {
 	entries map[string]entry
 }
 
-// entry holds either a value (counters are decimal values, as in Redis) or a
-// set; set is nil for values.
+// entry holds a value, a counter or a set. A counter reads as its decimal
+// value, as in Redis; keeping it as a number spares Incr a parse and an
+// allocation on every call.
 type entry struct {
-	value   []byte
-	set     map[string]struct{}
-	expires time.Time
+	value     []byte
+	set       map[string]struct{} // non-nil for a set
+	count     int64
+	isCounter bool
+	expires   time.Time
+}
+
+// bytes returns a fresh copy of the value of a value or counter entry.
+func (e entry) bytes() []byte {
+	if e.isCounter {
+		return strconv.AppendInt(make([]byte, 0, 20), e.count, 10)
+	}
+	return clone(e.value)
 }
 
 func (e entry) expired(now time.Time) bool { return !now.Before(e.expires) }
@@ -114,7 +125,7 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 	if e.set != nil {
 		return nil, wrongType(key, "value")
 	}
-	return clone(e.value), nil
+	return e.bytes(), nil
 }
 
 // MGet locks one shard at a time, so it is not a snapshot across shards;
@@ -126,7 +137,7 @@ func (m *Memory) MGet(ctx context.Context, keys ...string) ([][]byte, error) {
 		s := m.shard(key)
 		s.mu.Lock()
 		if e, ok := s.live(key, now); ok && e.set == nil {
-			out[i] = clone(e.value)
+			out[i] = e.bytes()
 		}
 		s.mu.Unlock()
 	}
@@ -173,6 +184,9 @@ func (m *Memory) Take(ctx context.Context, key string) ([]byte, error) {
 		return nil, wrongType(key, "value")
 	}
 	delete(s.entries, key)
+	if e.isCounter {
+		return e.bytes(), nil
+	}
 	// The stored slice is no longer reachable from the map: no copy needed.
 	return e.value, nil
 }
@@ -187,8 +201,9 @@ func (m *Memory) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// Incr follows Redis: the counter is a decimal value, and the expiry is set
-// when the increment yields 1, which is when the counter was created.
+// Incr follows Redis: a counter is a decimal value, a value holding a decimal
+// number counts on from it, and the expiry is set when the increment yields
+// 1, which is when the counter was created.
 func (m *Memory) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
 	if err := checkTTL(ttl); err != nil {
 		return 0, err
@@ -198,27 +213,27 @@ func (m *Memory) Incr(ctx context.Context, key string, ttl time.Duration) (int64
 	defer s.mu.Unlock()
 	now := m.now()
 	e, ok := s.live(key, now)
-	var n int64
-	if ok {
-		if e.set != nil {
-			return 0, wrongType(key, "counter")
-		}
-		var err error
-		n, err = strconv.ParseInt(string(e.value), 10, 64)
+	switch {
+	case !ok:
+		e = entry{isCounter: true}
+	case e.set != nil:
+		return 0, wrongType(key, "counter")
+	case !e.isCounter:
+		n, err := strconv.ParseInt(string(e.value), 10, 64)
 		if err != nil {
 			return 0, wrongType(key, "counter")
 		}
-		if n == math.MaxInt64 {
-			return 0, fmt.Errorf("%w: counter %q would overflow", ErrWrongType, key)
-		}
+		e = entry{isCounter: true, count: n, expires: e.expires}
 	}
-	n++
-	e.value = strconv.AppendInt(nil, n, 10)
-	if n == 1 {
+	if e.count == math.MaxInt64 {
+		return 0, fmt.Errorf("%w: counter %q would overflow", ErrWrongType, key)
+	}
+	e.count++
+	if e.count == 1 {
 		e.expires = now.Add(ttl)
 	}
 	s.entries[key] = e
-	return n, nil
+	return e.count, nil
 }
 
 func (m *Memory) SAdd(ctx context.Context, key string, ttl time.Duration, members ...string) error {
