@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,12 +16,24 @@ import (
 func getOne[T any](ctx context.Context, db *DB, op string, scan func(scanner) (T, error), query string, args ...any) (T, error) {
 	ctx, cancel := db.opCtx(ctx)
 	defer cancel()
-	v, err := scan(db.reader().queryRow(ctx, query, args...))
-	if err != nil {
-		var zero T
-		return zero, db.f.wrap(op, err)
+	var v T
+	err := db.retryRead(ctx, op, func() (err error) {
+		v, err = scan(db.reader().queryRow(ctx, query, args...))
+		return err
+	})
+	return v, err
+}
+
+// retryRead runs a read, and runs it once more when the connection it got
+// turned out dead: after a database restart every pooled connection fails
+// once, and a read is safe to repeat. Writes are never repeated, since the
+// first attempt may have landed.
+func (db *DB) retryRead(ctx context.Context, op string, read func() error) error {
+	err := db.f.wrap(op, read())
+	if err != nil && db.tx == nil && ctx.Err() == nil && errors.Is(err, storage.ErrUnavailable) {
+		err = db.f.wrap(op, read())
 	}
-	return v, nil
+	return err
 }
 
 // getFrom reads one row through c, inside a transaction.
@@ -32,21 +45,25 @@ func getFrom[T any](ctx context.Context, c conn, scan func(scanner) (T, error), 
 func list[T any](ctx context.Context, db *DB, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	ctx, cancel := db.opCtx(ctx)
 	defer cancel()
-	rows, err := db.reader().query(ctx, query, args...)
-	if err != nil {
-		return nil, db.f.wrap(op, err)
-	}
-	defer rows.Close()
 	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
+	err := db.retryRead(ctx, op, func() error {
+		out = nil
+		rows, err := db.reader().query(ctx, query, args...)
 		if err != nil {
-			return nil, db.f.wrap(op, err)
+			return err
 		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.f.wrap(op, err)
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
