@@ -32,9 +32,12 @@ type Redis struct {
 	client *redis.Client
 	prefix string
 
-	stop      chan struct{}
-	subs      sync.WaitGroup
-	closeOnce sync.Once
+	// mu orders Subscribe against Close, so no subscription starts once
+	// Close is waiting for the others to end.
+	mu     sync.Mutex
+	closed bool
+	stop   chan struct{}
+	subs   sync.WaitGroup
 }
 
 var _ storage.Ephemeral = (*Redis)(nil)
@@ -48,6 +51,16 @@ if n == 1 then
 	redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return n
+`)
+
+// saddScript adds ARGV[2:] to the set and sets its TTL to ARGV[1] ms. It
+// adds in batches because unpack is bounded by the Lua stack.
+var saddScript = redis.NewScript(`
+for i = 2, #ARGV, 1000 do
+	redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 0
 `)
 
 // NewRedis connects to the server at url (redis:// or rediss://, as parsed by
@@ -209,8 +222,9 @@ func millis(ttl time.Duration) int64 {
 	return max(1, ttl.Milliseconds())
 }
 
-// SAdd adds and sets the TTL in one MULTI/EXEC so the set never exists
-// without an expiry.
+// SAdd adds and sets the TTL in one script, so the set never exists without
+// an expiry, and a call that fails (the key holds a value) changes nothing:
+// under MULTI the PEXPIRE would still have run.
 func (r *Redis) SAdd(ctx context.Context, key string, ttl time.Duration, members ...string) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
@@ -218,17 +232,12 @@ func (r *Redis) SAdd(ctx context.Context, key string, ttl time.Duration, members
 	if len(members) == 0 {
 		return nil
 	}
-	args := make([]any, len(members))
-	for i, m := range members {
-		args[i] = m
+	args := make([]any, 0, 1+len(members))
+	args = append(args, millis(ttl))
+	for _, m := range members {
+		args = append(args, m)
 	}
-	k := r.key(key)
-	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, k, args...)
-		p.PExpire(ctx, k, time.Duration(millis(ttl))*time.Millisecond)
-		return nil
-	})
-	return fail("sadd", err)
+	return fail("sadd", saddScript.Run(ctx, r.client, []string{r.key(key)}, args...).Err())
 }
 
 func (r *Redis) SMembers(ctx context.Context, key string) ([]string, error) {
@@ -257,11 +266,14 @@ func (r *Redis) Ping(ctx context.Context) error {
 
 // Close ends every subscription and closes the connection pool.
 func (r *Redis) Close() error {
-	var err error
-	r.closeOnce.Do(func() {
-		close(r.stop)
-		r.subs.Wait()
-		err = r.client.Close()
-	})
-	return err
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.stop)
+	r.mu.Unlock()
+	r.subs.Wait()
+	return r.client.Close()
 }

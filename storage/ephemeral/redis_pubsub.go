@@ -33,9 +33,17 @@ func (r *Redis) Subscribe(ctx context.Context, channel string) (<-chan string, e
 		return nil, fail("subscribe", err)
 	}
 
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		_ = ps.Close()
+		return nil, fail("subscribe", redis.ErrClosed)
+	}
+	r.subs.Add(1)
+	r.mu.Unlock()
+
 	in := ps.Channel(redis.WithChannelSize(subscriberBuffer))
 	out := make(chan string, subscriberBuffer)
-	r.subs.Add(1)
 	go func() {
 		defer r.subs.Done()
 		defer close(out)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,60 @@ func awaitDelivery(t *testing.T, s storage.Ephemeral, sub <-chan string, msg str
 		}
 	}
 	t.Fatalf("message %q never delivered", msg)
+}
+
+// SAdd runs as one script: large batches work, and a failed call leaves the
+// key (and its TTL) as it was.
+func TestRedisSAddScript(t *testing.T) {
+	ctx := context.Background()
+	r := ephemeraltest.Redis(t)
+	members := make([]string, 2500)
+	for i := range members {
+		members[i] = "m" + strconv.Itoa(i)
+	}
+	if err := r.SAdd(ctx, "big", time.Minute, members...); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.SMembers(ctx, "big"); err != nil || len(got) != len(members) {
+		t.Fatalf("SMembers = %d members, %v; want %d", len(got), err, len(members))
+	}
+
+	if err := r.Set(ctx, "value", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SAdd(ctx, "value", time.Second, "m"); !errors.Is(err, ephemeral.ErrWrongType) {
+		t.Fatalf("SAdd on a value: %v, want ErrWrongType", err)
+	}
+	ttl, err := rawClient(t).PTTL(ctx, r.Prefix()+"value").Result()
+	if err != nil || ttl <= time.Minute {
+		t.Fatalf("TTL of the value after a failed SAdd = %s, %v; want it untouched (about an hour)", ttl, err)
+	}
+}
+
+func TestRedisCloseEndsSubscriptions(t *testing.T) {
+	ctx := context.Background()
+	ephemeraltest.Redis(t) // skip or fail early when the server is unreachable
+	r, err := ephemeral.NewRedis(ctx, ephemeraltest.RedisURL(), randomName(t)+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := r.Subscribe(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-sub; ok {
+		t.Fatal("subscription open after Close")
+	}
+	if _, err := r.Subscribe(ctx, "c"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Subscribe after Close: %v, want ErrUnavailable", err)
+	}
+	if _, err := r.Get(ctx, "k"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Get after Close: %v, want ErrUnavailable", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
