@@ -1,6 +1,3 @@
-// Package ephemeraltest gives tests of other packages a real ephemeral store
-// that cleans up after itself: Memory on the wall clock or an injected one,
-// or Redis under a key prefix of its own.
 package ephemeraltest
 
 import (
