@@ -1,0 +1,5 @@
+package admin
+
+import "net/http"
+
+func (h *Handler) mountConsole(mux *http.ServeMux) {}
