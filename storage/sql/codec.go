@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -25,15 +26,46 @@ func (c listCol) Scan(src any) error {
 		*c.v = nil
 		return err
 	}
-	var v []string
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("sql: bad JSON list: %w", err)
+	v, ok := splitPlainList(b)
+	if !ok {
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("sql: bad JSON list: %w", err)
+		}
 	}
 	if len(v) == 0 {
 		v = nil
 	}
 	*c.v = v
 	return nil
+}
+
+// splitPlainList decodes the common JSON list, ["a","b"] as jsonList
+// writes it with no escapes inside the strings, several times faster than
+// encoding/json. Anything else reports !ok and goes to encoding/json.
+func splitPlainList(b []byte) ([]string, bool) {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' || bytes.IndexByte(b, '\\') >= 0 {
+		return nil, false
+	}
+	b = b[1 : len(b)-1]
+	var out []string
+	for len(b) > 0 {
+		if b[0] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		out = append(out, string(b[1:1+end]))
+		b = b[end+2:]
+		if len(b) > 0 {
+			if b[0] != ',' || len(b) == 1 {
+				return nil, false
+			}
+			b = b[1:]
+		}
+	}
+	return out, true
 }
 
 func jsonMap(v map[string]any) (string, error) {

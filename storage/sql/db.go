@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -38,6 +39,10 @@ type DB struct {
 	read  *stdsql.DB
 	// tx is set on the Store that InTx hands to its function.
 	tx *stdsql.Tx
+	// Prepared statements of each SQLite pool. SQLite compiles every
+	// statement it runs, which costs more than the lookup it serves;
+	// pgx keeps its own per-connection cache, so PostgreSQL has none.
+	writeStmts, readStmts *stmtCache
 }
 
 var _ storage.Store = (*DB)(nil)
@@ -107,7 +112,9 @@ func openSQLite(path string) (*DB, error) {
 	read.SetMaxIdleConns(4)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return newDB(sqliteFlavor, write, read), nil
+	db := newDB(sqliteFlavor, write, read)
+	db.writeStmts, db.readStmts = &stmtCache{db: write}, &stmtCache{db: read}
+	return db, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -200,22 +207,64 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *stdsql.Row
 }
 
-// conn runs statements written in PostgreSQL syntax on one querier.
+// conn runs statements written in PostgreSQL syntax on one querier,
+// through prepared statements when it has a cache.
 type conn struct {
-	q querier
-	f *flavor
+	q     querier
+	f     *flavor
+	stmts *stmtCache
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	return c.q.ExecContext(ctx, c.f.translate(query), args...)
+	query = c.f.translate(query)
+	if st := c.stmts.get(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, query, args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
-	return c.q.QueryContext(ctx, c.f.translate(query), args...)
+	query = c.f.translate(query)
+	if st := c.stmts.get(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, query, args...)
 }
 
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *stdsql.Row {
-	return c.q.QueryRowContext(ctx, c.f.translate(query), args...)
+	query = c.f.translate(query)
+	if st := c.stmts.get(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, query, args...)
+}
+
+// stmtCache keeps one prepared statement per query text for a pool;
+// database/sql prepares it again on each connection that runs it.
+type stmtCache struct {
+	db *stdsql.DB
+	m  sync.Map // query -> *stdsql.Stmt
+}
+
+// get returns the prepared statement for query, or nil when there is no
+// cache or preparing failed; the caller then runs the text directly and
+// meets the same error there.
+func (c *stmtCache) get(ctx context.Context, query string) *stdsql.Stmt {
+	if c == nil {
+		return nil
+	}
+	if st, ok := c.m.Load(query); ok {
+		return st.(*stdsql.Stmt)
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*stdsql.Stmt)
+	}
+	return st
 }
 
 // execCount runs a statement and returns how many rows it touched.
@@ -230,23 +279,23 @@ func (c conn) execCount(ctx context.Context, query string, args ...any) (int, er
 
 func (db *DB) reader() conn {
 	if db.tx != nil {
-		return conn{db.tx, db.f}
+		return conn{q: db.tx, f: db.f}
 	}
-	return conn{db.read, db.f}
+	return conn{q: db.read, f: db.f, stmts: db.readStmts}
 }
 
 func (db *DB) writer() conn {
 	if db.tx != nil {
-		return conn{db.tx, db.f}
+		return conn{q: db.tx, f: db.f}
 	}
-	return conn{db.write, db.f}
+	return conn{q: db.write, f: db.f, stmts: db.writeStmts}
 }
 
 // inTx runs fn in a transaction, or in the current one when db is already
 // bound to one. Errors fn returns come back as they are.
 func (db *DB) inTx(ctx context.Context, op string, fn func(ctx context.Context, c conn) error) error {
 	if db.tx != nil {
-		return fn(ctx, conn{db.tx, db.f})
+		return fn(ctx, conn{q: db.tx, f: db.f})
 	}
 	ctx, cancel := db.opCtx(ctx)
 	defer cancel()
@@ -254,7 +303,7 @@ func (db *DB) inTx(ctx context.Context, op string, fn func(ctx context.Context, 
 	if err != nil {
 		return db.f.wrap(op, err)
 	}
-	if err := fn(ctx, conn{tx, db.f}); err != nil {
+	if err := fn(ctx, conn{q: tx, f: db.f}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -66,7 +66,10 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (storage.User, e
 	if email == "" {
 		return storage.User{}, fmt.Errorf("get user by email: %w", storage.ErrNotFound)
 	}
-	return getOne(ctx, db, "get user by email", scanUser, `SELECT `+userCols+` FROM users WHERE email = $1`, email)
+	// The redundant condition lets the planner use the partial unique
+	// index, which it cannot prove applies to an arbitrary parameter.
+	return getOne(ctx, db, "get user by email", scanUser,
+		`SELECT `+userCols+` FROM users WHERE email = $1 AND email <> ''`, email)
 }
 
 // GetUserByUsername finds a partner's co-managing user, ignoring case.
@@ -76,7 +79,7 @@ func (db *DB) GetUserByUsername(ctx context.Context, partnerID, username string)
 		return storage.User{}, fmt.Errorf("get user by username: %w", storage.ErrNotFound)
 	}
 	return getOne(ctx, db, "get user by username", scanUser,
-		`SELECT `+userCols+` FROM users WHERE partner_id = $1 AND username = $2`, partnerID, username)
+		`SELECT `+userCols+` FROM users WHERE partner_id = $1 AND username = $2 AND username <> ''`, partnerID, username)
 }
 
 // Page sizes of ListUsers and ListAudit.
