@@ -27,7 +27,7 @@ func BenchmarkGetUserByEmail(b *testing.B) {
 			for i := range 1000 {
 				u := storage.User{ID: fmt.Sprintf("u%04d", i), PartnerID: "acme", Email: fmt.Sprintf("user-%04d@acme.example", i),
 					Name: "User", Kind: storage.KindEmployee, Role: "admin", Active: true,
-					PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+					PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
 					Notifications: storage.Notifications{Error: true, Frequency: "daily"}}
 				if err := tx.CreateUser(ctx, u); err != nil {
 					return err

@@ -38,7 +38,7 @@ func TestSplitPlainList(t *testing.T) {
 
 func TestSQLiteTranslation(t *testing.T) {
 	for in, want := range map[string]string{
-		`SELECT a FROM t WHERE id = $1 AND b = $12 FOR UPDATE`: `SELECT a FROM t WHERE id = ?1 AND b = ?12`,
+		`SELECT a FROM t WHERE id = $1 AND b = $12 FOR UPDATE`:       `SELECT a FROM t WHERE id = ?1 AND b = ?12`,
 		`CREATE TABLE t (a TIMESTAMPTZ, b BYTEA NOT NULL, c BIGINT)`: `CREATE TABLE t (a INTEGER, b BLOB NOT NULL, c INTEGER)`,
 	} {
 		if got := sqliteFlavor.translate(in); got != want {
