@@ -1,0 +1,114 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+
+	"gatehouse/passwords"
+)
+
+// secretHasher is fosite's Hasher for client secrets stored as argon2id PHC
+// strings. Client secrets are high-entropy, so once a secret has verified
+// against a hash, remembering SHA-256(hash || secret) is as good a check as
+// argon2 and costs nothing: the token endpoint pays argon2 once per secret
+// per node, not once per request (DESIGN.md, hot paths). A rotated secret has
+// a new hash and therefore a new cache key.
+type secretHasher struct {
+	mu       sync.RWMutex
+	verified map[[sha256.Size]byte]struct{}
+	// slow bounds concurrent argon2 work, so a flood of wrong secrets
+	// queues instead of exhausting memory.
+	slow chan struct{}
+}
+
+// maxVerifiedSecrets bounds the cache; past it the cache starts over.
+const maxVerifiedSecrets = 10000
+
+// maxSecretLen bounds what a caller can make argon2 hash.
+const maxSecretLen = 1024
+
+var errSecretMismatch = errors.New("oidc: client secret does not match")
+
+func newSecretHasher() *secretHasher {
+	return &secretHasher{
+		verified: map[[sha256.Size]byte]struct{}{},
+		slow:     make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
+}
+
+var _ fosite.Hasher = (*secretHasher)(nil)
+
+// Compare reports nil when data is the secret hash was made from.
+func (h *secretHasher) Compare(ctx context.Context, hash, data []byte) error {
+	if len(hash) == 0 || len(data) == 0 || len(data) > maxSecretLen {
+		return errSecretMismatch
+	}
+	d := sha256.New()
+	d.Write(hash)
+	d.Write([]byte{0})
+	d.Write(data)
+	var key [sha256.Size]byte
+	d.Sum(key[:0])
+
+	h.mu.RLock()
+	_, ok := h.verified[key]
+	h.mu.RUnlock()
+	if ok {
+		return nil
+	}
+
+	select {
+	case h.slow <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	match, _, err := passwords.Verify(passwords.DefaultParams, string(hash), string(data))
+	<-h.slow
+	if err != nil {
+		return err
+	}
+	if !match {
+		return errSecretMismatch
+	}
+	h.mu.Lock()
+	if len(h.verified) >= maxVerifiedSecrets {
+		clear(h.verified)
+	}
+	h.verified[key] = struct{}{}
+	h.mu.Unlock()
+	return nil
+}
+
+// Hash makes the argon2id PHC string of a new secret.
+func (h *secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	s, err := passwords.Hash(passwords.DefaultParams, string(data))
+	return []byte(s), err
+}
+
+// jwksFetcher fetches a private_key_jwt client's jwks_uri with fosite's
+// cached fetcher, and reports a key set it cannot get as the client's
+// fault (invalid_client) rather than a server error.
+type jwksFetcher struct{ inner fosite.JWKSFetcherStrategy }
+
+func newJWKSFetcher(hc *http.Client) *jwksFetcher {
+	return &jwksFetcher{inner: fosite.NewDefaultJWKSFetcherStrategy(
+		fosite.JWKSFetcherWithHTTPClient(retryableClient(hc)),
+		fosite.JKWKSFetcherWithDefaultTTL(10*time.Minute),
+	)}
+}
+
+func (j *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache bool) (*jose.JSONWebKeySet, error) {
+	set, err := j.inner.Resolve(ctx, location, ignoreCache)
+	if err != nil {
+		return nil, fosite.ErrInvalidClient.WithHintf("The client's jwks_uri could not be fetched or read: %s", fosite.ErrorToRFC6749Error(err).GetDescription()).WithWrap(err)
+	}
+	return set, nil
+}

@@ -1,0 +1,13 @@
+package oidc
+
+import "net/http"
+
+// serveRevoke is the revocation endpoint (RFC 7009). A client revokes only
+// its own tokens; asking to revoke another client's token, or an unknown
+// one, is answered 200 and changes nothing. Revoking either kind of token
+// revokes its whole grant: the refresh tokens and the access tokens of the
+// same family.
+func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p.oauth.WriteRevocationResponse(ctx, w, p.oauth.NewRevocationRequest(ctx, r))
+}
