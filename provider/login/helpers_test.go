@@ -54,12 +54,13 @@ func (c *clock) Advance(d time.Duration) {
 // tiny adapter standing in for OIDC and SAML: /test/begin parks a flow
 // built from its query, /test/return finishes it and answers JSON.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *login.Service
 	dir   storage.Store
 	eph   storage.Ephemeral
 	clock *clock
 	srv   *httptest.Server
+	mux   *http.ServeMux
 
 	ended chan ended
 }
@@ -88,7 +89,7 @@ type backend struct {
 	eph storage.Ephemeral
 }
 
-func sqliteMemory(t *testing.T, c *clock) backend {
+func sqliteMemory(t testing.TB, c *clock) backend {
 	return backend{dir: sqltest.SQLite(t), eph: ephemeraltest.MemoryAt(t, c.Now)}
 }
 
@@ -97,7 +98,7 @@ func newEnv(t *testing.T, configure func(*login.Config)) *env {
 	return newEnvOn(t, c, sqliteMemory(t, c), configure)
 }
 
-func newEnvOn(t *testing.T, c *clock, b backend, configure func(*login.Config)) *env {
+func newEnvOn(t testing.TB, c *clock, b backend, configure func(*login.Config)) *env {
 	t.Helper()
 	templates.Must()
 	e := &env{t: t, dir: b.dir, eph: b.eph, clock: c, ended: make(chan ended, 16)}
@@ -116,6 +117,7 @@ func newEnvOn(t *testing.T, c *clock, b backend, configure func(*login.Config)) 
 	e.svc.OnSessionEnd(e)
 
 	mux := http.NewServeMux()
+	e.mux = mux
 	e.svc.Mount(mux)
 	mux.HandleFunc("GET /test/begin", e.begin)
 	mux.HandleFunc("GET /test/return", e.finish)
@@ -220,7 +222,7 @@ func (e *env) seed() {
 // browser is one user agent with its own cookies. It records every path it
 // was sent through, so a test can tell whether a page was shown.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	e      *env
 	c      *http.Client
 	visits []string
@@ -311,7 +313,7 @@ func isLoginPage(p page) bool {
 }
 
 // result decodes the adapter's answer at ReturnTo.
-func (p page) result(t *testing.T) result {
+func (p page) result(t testing.TB) result {
 	t.Helper()
 	if p.url.Path != "/test/return" || p.status != http.StatusOK {
 		t.Fatalf("expected the adapter's return, got %d %s:\n%s", p.status, p.url, p.body)
