@@ -156,6 +156,12 @@ func (db *DB) Flavor() string { return db.f.name }
 
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error {
+	if db.tx != nil {
+		// The pools may be waiting on this very transaction (SQLite's one
+		// writer), so ask through it.
+		var one int
+		return db.f.wrap("ping", db.tx.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	}
 	ctx, cancel := db.opCtx(ctx)
 	defer cancel()
 	if err := db.write.PingContext(ctx); err != nil {

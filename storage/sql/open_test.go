@@ -140,6 +140,10 @@ func TestStoreDetails(t *testing.T) {
 				t.Errorf("ListAudit(bad token) = %v, want ErrNotFound", err)
 			}
 			// The Store InTx hands out cannot close the pool under it.
+			err = db.InTx(ctx, func(tx storage.Store) error { return tx.Ping(ctx) })
+			if err != nil {
+				t.Errorf("Ping inside InTx: %v", err)
+			}
 			err = db.InTx(ctx, func(tx storage.Store) error { return tx.Close() })
 			if err == nil {
 				t.Error("Close inside InTx succeeded")
