@@ -24,10 +24,12 @@ func (s *Service) Begin(w http.ResponseWriter, r *http.Request, f *Flow) {
 	f.CreatedAt = now
 	f.ExpiresAt = now.Add(s.cfg.FlowTTL)
 	f.Done, f.Error, f.ErrorText = false, "", ""
+	t := &Turn{Flow: f, s: s}
 	if !f.ForceLogin {
 		rec, err := s.currentRecord(r.Context(), r)
 		switch {
 		case err == nil:
+			t.session = rec
 			f.UserID = rec.UserID
 			f.AMR = append([]string(nil), rec.AMR...)
 			f.AuthTime = rec.AuthTime
@@ -39,7 +41,7 @@ func (s *Service) Begin(w http.ResponseWriter, r *http.Request, f *Flow) {
 		}
 	}
 	s.bind(w, r, f.ID)
-	s.advance(w, r, &Turn{Flow: f, s: s})
+	s.advance(w, r, t)
 }
 
 // LoadFlow returns the flow id for a handler outside /login (a partner
@@ -163,9 +165,9 @@ func authenticated(f *Flow) bool { return f.UserID != "" && len(f.AMR) > 0 }
 
 func (s *Service) stepURL(st Step, flowID string) string {
 	if st.Name() == s.password.Name() {
-		return "/login?flow=" + flowID
+		return s.base + "/login?flow=" + flowID
 	}
-	return "/login/" + st.Name() + "?flow=" + flowID
+	return s.base + "/login/" + st.Name() + "?flow=" + flowID
 }
 
 // fail ends the flow with a protocol error and returns to the adapter.
@@ -185,7 +187,7 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request, t *Turn) {
 		s.notAuthenticated(w, r, t)
 		return
 	}
-	sess, err := s.establish(w, r, f)
+	sess, err := s.establish(w, r, t)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -97,14 +97,14 @@ func (s *Service) beginSelf(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	to := q.Get("return_to")
 	if !localPath(to) {
-		to = "/account"
+		to = s.base + "/account"
 	}
 	req, _ := json.Marshal(selfRequest{ReturnTo: to})
 	s.Begin(w, r, &Flow{
 		Protocol:   ProtocolGatehouse,
 		RP:         ProtocolGatehouse,
 		RPName:     "Gatehouse",
-		ReturnTo:   "/login/return",
+		ReturnTo:   s.base + "/login/return",
 		Request:    req,
 		LoginHint:  q.Get("login_hint"),
 		ForceLogin: q.Get("prompt") == "login",
@@ -133,12 +133,12 @@ func (s *Service) serveReturn(w http.ResponseWriter, r *http.Request) {
 		if text == "" {
 			text = "You cannot sign in here."
 		}
-		s.message(w, http.StatusForbidden, "Sign-in refused", text, "Back to sign-in", "/login")
+		s.message(w, http.StatusForbidden, "Sign-in refused", text, "Back to sign-in", s.base+"/login")
 		return
 	}
 	var req selfRequest
 	if err := json.Unmarshal(f.Request, &req); err != nil || !localPath(req.ReturnTo) {
-		req.ReturnTo = "/account"
+		req.ReturnTo = s.base + "/account"
 	}
 	http.Redirect(w, r, req.ReturnTo, http.StatusSeeOther)
 }
@@ -157,11 +157,11 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.ClearCookie(w)
-	http.Redirect(w, r, "/logout/done", http.StatusSeeOther)
+	http.Redirect(w, r, s.base+"/logout/done", http.StatusSeeOther)
 }
 
 func (s *Service) serveLogoutDone(w http.ResponseWriter, r *http.Request) {
-	s.message(w, http.StatusOK, "Signed out", "You are signed out of Gatehouse.", "Sign in again", "/login")
+	s.message(w, http.StatusOK, "Signed out", "You are signed out of Gatehouse.", "Sign in again", s.base+"/login")
 }
 
 // ShowError renders the page for an error of Finish, LoadFlow or a

@@ -126,3 +126,20 @@ func TestStepsCannotBeSkipped(t *testing.T) {
 		t.Fatal("skipped the password")
 	}
 }
+
+// An issuer with a path puts every page under it.
+func TestIssuerPath(t *testing.T) {
+	e := newEnv(t, func(c *login.Config) { c.Issuer = "http://gatehouse.test/gh/" })
+	b := e.browser()
+	p := b.get("/test/begin")
+	if p.status != http.StatusOK || p.url.Path != "/gh/login" || !strings.Contains(p.body, `action="/gh/login"`) || !strings.Contains(p.body, `href="/gh/login/forgot"`) {
+		t.Fatalf("page at %d %s:\n%s", p.status, p.url, p.body)
+	}
+	r := b.submit(p, map[string]string{"username": "alice@acme.example", "password": goodPassword}).result(t)
+	if r.UserID != "u-alice" {
+		t.Fatalf("result = %+v", r)
+	}
+	if got := b.get("/login"); got.status != http.StatusNotFound {
+		t.Fatalf("/login outside the issuer path: %d", got.status)
+	}
+}

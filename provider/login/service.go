@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +75,9 @@ type Service struct {
 	eph storage.Ephemeral
 	log *slog.Logger
 	now func() time.Time
+	// base is the issuer's path ("" when Gatehouse is at the root): every
+	// route and link hangs off it.
+	base string
 
 	// steps run in order: password, cfg.Steps and Use'd steps, roles,
 	// consent. byName finds a step from its page path.
@@ -131,6 +136,9 @@ func New(cfg Config) *Service {
 		log:    cfg.Logger,
 		now:    cfg.Now,
 		hashes: make(chan struct{}, cfg.MaxConcurrentHashes),
+	}
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		s.base = strings.TrimSuffix(u.Path, "/")
 	}
 	s.partners = partnerDomains{dir: cfg.Directory, now: cfg.Now}
 	dummy, err := passwords.Hash(cfg.PasswordParams, web.RandomToken(24))
@@ -206,13 +214,14 @@ func (s *Service) stepNamed(name string) (Step, bool) {
 // /login/return where Gatehouse's own sign-ins end, POST /logout and
 // /logout/done.
 func (s *Service) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /login", s.serveLogin)
-	mux.HandleFunc("POST /login", s.serveLogin)
-	mux.HandleFunc("GET /login/return", s.serveReturn)
-	mux.HandleFunc("GET /login/{step}", s.serveStep)
-	mux.HandleFunc("POST /login/{step}", s.serveStep)
-	mux.HandleFunc("POST /logout", s.serveLogout)
-	mux.HandleFunc("GET /logout/done", s.serveLogoutDone)
+	b := s.base
+	mux.HandleFunc("GET "+b+"/login", s.serveLogin)
+	mux.HandleFunc("POST "+b+"/login", s.serveLogin)
+	mux.HandleFunc("GET "+b+"/login/return", s.serveReturn)
+	mux.HandleFunc("GET "+b+"/login/{step}", s.serveStep)
+	mux.HandleFunc("POST "+b+"/login/{step}", s.serveStep)
+	mux.HandleFunc("POST "+b+"/logout", s.serveLogout)
+	mux.HandleFunc("GET "+b+"/logout/done", s.serveLogoutDone)
 }
 
 // ErrUnavailable is what callers see when the ephemeral store cannot be

@@ -231,12 +231,17 @@ func (s *Service) ClearCookie(w http.ResponseWriter) {
 // establish creates the browser's session, or refreshes the one it has
 // for the same user, at the end of a flow. A sign-in as another user ends
 // the browser's old session first.
-func (s *Service) establish(w http.ResponseWriter, r *http.Request, f *Flow) (*Session, error) {
+func (s *Service) establish(w http.ResponseWriter, r *http.Request, t *Turn) (*Session, error) {
 	ctx := r.Context()
+	f := t.Flow
 	now := s.now()
-	cur, err := s.currentRecord(ctx, r)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
+	cur := t.session
+	if cur == nil {
+		var err error
+		cur, err = s.currentRecord(ctx, r)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
 	}
 	if cur != nil && cur.UserID == f.UserID {
 		changed := false

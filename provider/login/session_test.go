@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,5 +200,90 @@ func TestForgedSessionCookie(t *testing.T) {
 		if res.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("cookie %q accepted", v)
 		}
+	}
+}
+
+// countingStore counts the calls reaching a real ephemeral store.
+type countingStore struct {
+	storage.Ephemeral
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *countingStore) note(op string) {
+	c.mu.Lock()
+	c.calls = append(c.calls, op)
+	c.mu.Unlock()
+}
+
+func (c *countingStore) Get(ctx context.Context, k string) ([]byte, error) {
+	c.note("get " + k)
+	return c.Ephemeral.Get(ctx, k)
+}
+
+func (c *countingStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	c.note("set " + k)
+	return c.Ephemeral.Set(ctx, k, v, ttl)
+}
+
+func (c *countingStore) Take(ctx context.Context, k string) ([]byte, error) {
+	c.note("take " + k)
+	return c.Ephemeral.Take(ctx, k)
+}
+
+func (c *countingStore) Incr(ctx context.Context, k string, ttl time.Duration) (int64, error) {
+	c.note("incr " + k)
+	return c.Ephemeral.Incr(ctx, k, ttl)
+}
+
+func (c *countingStore) SAdd(ctx context.Context, k string, ttl time.Duration, m ...string) error {
+	c.note("sadd " + k)
+	return c.Ephemeral.SAdd(ctx, k, ttl, m...)
+}
+
+func (c *countingStore) MGet(ctx context.Context, k ...string) ([][]byte, error) {
+	c.note("mget")
+	return c.Ephemeral.MGet(ctx, k...)
+}
+
+func (c *countingStore) SetNX(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	c.note("setnx " + k)
+	return c.Ephemeral.SetNX(ctx, k, v, ttl)
+}
+
+func (c *countingStore) SMembers(ctx context.Context, k string) ([]string, error) {
+	c.note("smembers " + k)
+	return c.Ephemeral.SMembers(ctx, k)
+}
+
+func (c *countingStore) SRem(ctx context.Context, k string, m ...string) error {
+	c.note("srem " + k)
+	return c.Ephemeral.SRem(ctx, k, m...)
+}
+
+func (c *countingStore) Delete(ctx context.Context, k ...string) error {
+	c.note("delete")
+	return c.Ephemeral.Delete(ctx, k...)
+}
+
+// A relying party reusing the SSO session costs three ephemeral round trips
+// (read the session, park the flow, take it back) and no SQL for a
+// first-party client open to every role.
+func TestSSORoundTrips(t *testing.T) {
+	c := newClock()
+	be := sqliteMemory(t, c)
+	counter := &countingStore{Ephemeral: be.eph}
+	e := newEnvOn(t, c, backend{dir: be.dir, eph: counter}, nil)
+	b := e.browser()
+	b.signIn("", "alice@acme.example", goodPassword).result(t)
+
+	counter.mu.Lock()
+	counter.calls = nil
+	counter.mu.Unlock()
+	b.get("/test/begin?rp=two").result(t)
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	if len(counter.calls) != 3 {
+		t.Fatalf("SSO sign-in made %d ephemeral calls, want 3: %v", len(counter.calls), counter.calls)
 	}
 }

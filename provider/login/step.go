@@ -55,6 +55,9 @@ type Turn struct {
 	// user caches the flow's user for the length of one request.
 	user   *storage.User
 	userID string
+	// session is the browser's SSO session as Begin read it, so that a
+	// flow that needs no page reads it once, not twice.
+	session *sessionRecord
 }
 
 // Now is the Service's clock.
@@ -112,6 +115,7 @@ type PageData struct {
 	CSRF   string
 	RPName string
 	Action string // where the page's form posts
+	Base   string // the issuer's path, before every link ("" at the root)
 	Error  string
 	Data   any
 }
@@ -119,9 +123,9 @@ type PageData struct {
 // Render shows a step page (templates/html/PAGE.html) with status; data is
 // available to the template as .Data and errText as .Error.
 func (t *Turn) Render(w http.ResponseWriter, r *http.Request, status int, step Step, page, errText string, data any) {
-	action := "/login"
+	action := t.s.base + "/login"
 	if step != nil && step.Name() != t.s.password.Name() {
-		action = "/login/" + step.Name()
+		action += "/" + step.Name()
 	}
 	web.PageHeaders(w.Header())
 	templates.Render(w, status, page, PageData{
@@ -129,6 +133,7 @@ func (t *Turn) Render(w http.ResponseWriter, r *http.Request, status int, step S
 		CSRF:   t.s.cfg.Secure.CSRFToken(w, r),
 		RPName: t.Flow.RPName,
 		Action: action,
+		Base:   t.s.base,
 		Error:  errText,
 		Data:   data,
 	})
