@@ -237,3 +237,17 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("4th attempt: %d", p.status)
 	}
 }
+
+// A session whose user was deleted meanwhile (before EndUserSessions ran)
+// is refused cleanly where the flow reads the user.
+func TestSessionOfDeletedUser(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser()
+	b.signIn("", "bob@acme.example", goodPassword).result(t)
+	if err := e.dir.DeleteUser(context.Background(), "u-bob"); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get("/test/begin?roles=tech").result(t); r.Error != login.ErrAccessDenied {
+		t.Fatalf("result = %+v", r)
+	}
+}

@@ -2,9 +2,11 @@ package login
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"gatehouse/provider/policy"
+	"gatehouse/storage"
 )
 
 // rolesStep refuses a user whose role may not use the relying party. It has
@@ -20,10 +22,14 @@ func (rolesStep) Check(ctx context.Context, t *Turn) (Need, error) {
 		return Need{}, nil
 	}
 	u, err := t.User(ctx)
+	if errors.Is(err, storage.ErrNotFound) {
+		// Deleted while their session lived: nobody to let in.
+		return Need{Error: ErrAccessDenied, ErrorText: "This account no longer exists."}, nil
+	}
 	if err != nil {
 		return Need{}, err
 	}
-	if !policy.RoleAllowed(t.Flow.AllowedRoles, u.Role) {
+	if !u.Active || !policy.RoleAllowed(t.Flow.AllowedRoles, u.Role) {
 		return Need{Error: ErrAccessDenied, ErrorText: "Your role does not give you access to this service."}, nil
 	}
 	return Need{}, nil
