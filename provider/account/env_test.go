@@ -138,6 +138,8 @@ func newEnvOn(t *testing.T, b backend, opts ...func(*account.Config)) *env {
 		CurrentUser:    currentUser,
 		EndSessions:    e.ended.EndSessions,
 		ResetLockout: func(_ context.Context, uid string) error {
+			e.ended.mu.Lock()
+			defer e.ended.mu.Unlock()
 			e.unlocks = append(e.unlocks, uid)
 			return nil
 		},

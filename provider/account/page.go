@@ -87,7 +87,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.postForm(w, r) {
 		return
 	}
-	if h.limited(w, r, limitPasswordIP, web.ClientIP(r)) || h.limited(w, r, limitPassword, u.ID) {
+	if h.limited(w, r, limitPasswordIP, web.ClientIP(r)) {
 		return
 	}
 	ctx := r.Context()
@@ -107,6 +107,11 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if problem := checkNewPassword(password, confirm, u.Email); problem != "" {
 		fail(problem)
+		return
+	}
+	// Only what tests the current password counts against the account's
+	// limit: a mistyped new password is no guess.
+	if h.limited(w, r, limitPassword, u.ID) {
 		return
 	}
 	good, err := h.verify(ctx, u.PasswordHash, current)
