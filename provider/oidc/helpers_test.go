@@ -5,11 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
+	_ "io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func newEnvOn(t testing.TB, b backends) *env {
 	templates.Must()
 	ctx := context.Background()
 	e := &env{t: t, store: b.store, eph: b.eph, logout: make(chan logoutDelivery, 32)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	e.bcl = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -332,3 +333,5 @@ func (e *env) post(path string, form url.Values, basicUser, basicPass string) *h
 	must(e.t, err)
 	return resp
 }
+
+func promptParam(v string) oauth2.AuthCodeOption { return oauth2.SetAuthURLParam("prompt", v) }

@@ -99,7 +99,11 @@ type accessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	ACR      string   `json:"acr,omitempty"`
-	*roleClaims
+
+	Roles     []string `json:"roles,omitempty"`
+	PartnerID string   `json:"partner_id,omitempty"`
+	UserKind  string   `json:"user_kind,omitempty"`
+	OrgIDs    []string `json:"org_ids,omitempty"`
 }
 
 // typAccessToken is RFC 9068's JWT type.
@@ -118,15 +122,17 @@ func (t *tokenStrategy) GenerateAccessToken(_ context.Context, r fosite.Requeste
 	}
 	clientID := r.GetClient().GetID()
 	c := accessClaims{
-		Iss:        p.issuer,
-		Sub:        sess.Subject,
-		Aud:        audience(r.GetGrantedAudience()),
-		Exp:        exp.Unix(),
-		Iat:        now.Unix(),
-		Jti:        r.GetID() + "." + web.RandomToken(12),
-		ClientID:   clientID,
-		Scope:      strings.Join(r.GetGrantedScopes(), " "),
-		roleClaims: sess.Roles,
+		Iss:      p.issuer,
+		Sub:      sess.Subject,
+		Aud:      audience(r.GetGrantedAudience()),
+		Exp:      exp.Unix(),
+		Iat:      now.Unix(),
+		Jti:      r.GetID() + "." + web.RandomToken(12),
+		ClientID: clientID,
+		Scope:    strings.Join(r.GetGrantedScopes(), " "),
+	}
+	if rc := sess.Roles; rc != nil {
+		c.Roles, c.PartnerID, c.UserKind, c.OrgIDs = rc.Roles, rc.PartnerID, rc.UserKind, rc.OrgIDs
 	}
 	if c.Sub == "" {
 		c.Sub = clientID // client credentials: the client is the subject
