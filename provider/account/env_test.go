@@ -146,6 +146,7 @@ func newEnvOn(t *testing.T, b backend, opts ...func(*account.Config)) *env {
 		Services: func(_ context.Context, u storage.User) []account.Service {
 			return []account.Service{{Name: "Academy", URL: "https://academy.example/"}}
 		},
+		SecurityPath:      "/account/security",
 		Now:               e.clock.Now,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ForgotMinDuration: 20 * time.Millisecond,

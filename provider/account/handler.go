@@ -51,6 +51,9 @@ type Config struct {
 	// address and the change was applied (to drop a pending change the
 	// admin API shows, say).
 	EmailConfirmed func(ctx context.Context, userID, oldEmail, newEmail string)
+	// SecurityPath, when set, is the page where the user manages their
+	// second factors ("/account/security"); /account links to it.
+	SecurityPath string
 	// Services lists what the user may open, for /account; may be nil.
 	Services func(ctx context.Context, u storage.User) []Service
 

@@ -21,6 +21,7 @@ type accountPage struct {
 	Role     string
 	SSO      bool
 	Services []Service
+	Security string // where second factors are managed; "" hides the section
 	Error    string
 	Notice   string
 }
@@ -51,13 +52,14 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (storage.User
 
 func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, u storage.User, errText, notice string) {
 	p := accountPage{
-		CSRF:   h.cfg.Secure.CSRFToken(w, r),
-		Name:   u.Name,
-		Email:  u.Email,
-		Role:   u.Role,
-		SSO:    u.SSO,
-		Error:  errText,
-		Notice: notice,
+		CSRF:     h.cfg.Secure.CSRFToken(w, r),
+		Name:     u.Name,
+		Email:    u.Email,
+		Role:     u.Role,
+		SSO:      u.SSO,
+		Error:    errText,
+		Notice:   notice,
+		Security: h.cfg.SecurityPath,
 	}
 	if h.cfg.Services != nil {
 		p.Services = h.cfg.Services(r.Context(), u)

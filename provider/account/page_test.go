@@ -33,7 +33,8 @@ func TestAccountPage(t *testing.T) {
 	br.signIn(u.ID, "sess-1")
 	p := br.get("/account")
 	p.has(t, 200, "Ada <Admin>", "ada@acme.example", "admin", `href="https://academy.example/"`, "Academy",
-		`name="current_password"`, `name="password"`, `name="password_confirm"`, `name="csrf_token"`)
+		`name="current_password"`, `name="password"`, `name="password_confirm"`, `name="csrf_token"`,
+		`href="/account/security"`)
 }
 
 func TestAccountPasswordChange(t *testing.T) {
