@@ -35,9 +35,16 @@ type Config struct {
 		EndUser(ctx context.Context, userID string) error
 	}
 	// Invites mails a new user their set-password link (INTERFACE.md
-	// section 9).
+	// section 9). Nil: the creation's audit entry is the only record.
 	Invites interface {
 		Invite(ctx context.Context, u storage.User) error
+	}
+	// EmailChanges mails a confirmation link to a user's new address and
+	// applies the change once it is followed; it returns an error wrapping
+	// storage.ErrAlreadyExists when another account has the address. Nil:
+	// the change is only recorded as pending.
+	EmailChanges interface {
+		RequestEmailChange(ctx context.Context, u storage.User, newEmail string) error
 	}
 	// Notices tells a user an admin paused their second factor.
 	Notices interface {

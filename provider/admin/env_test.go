@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,6 +78,28 @@ func (i *inviteRecorder) Invite(_ context.Context, u storage.User) error {
 	return nil
 }
 
+type emailRecorder struct {
+	mu    sync.Mutex
+	calls []string
+	taken string
+}
+
+func (r *emailRecorder) RequestEmailChange(_ context.Context, u storage.User, email string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if email == r.taken {
+		return fmt.Errorf("taken: %w", storage.ErrAlreadyExists)
+	}
+	r.calls = append(r.calls, u.ID+" "+email)
+	return nil
+}
+
+func (r *emailRecorder) asked() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
+}
+
 type pauseNotice struct {
 	email     string
 	until     time.Time
@@ -107,6 +131,7 @@ type env struct {
 	sessions *sessionRecorder
 	invites  *inviteRecorder
 	notices  *noticeRecorder
+	emails   *emailRecorder
 	box      *keys.Box
 	// users by short name (the email's local part at acme; "beta-owner" ...)
 	users map[string]storage.User
@@ -137,7 +162,7 @@ func newEnv(t *testing.T, b backend) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: store, eph: eph, clock: c, box: box, users: map[string]storage.User{},
-		sessions: &sessionRecorder{}, invites: &inviteRecorder{}, notices: &noticeRecorder{}}
+		sessions: &sessionRecorder{}, invites: &inviteRecorder{}, notices: &noticeRecorder{}, emails: &emailRecorder{}}
 	e.seed()
 	e.h = New(Config{
 		Store: store, Ephemeral: eph, Box: box,
@@ -150,8 +175,8 @@ func newEnv(t *testing.T, b backend) *env {
 			u, ok := e.users[ck.Value]
 			return u.ID, ok
 		},
-		Sessions: e.sessions, Invites: e.invites, Notices: e.notices,
-		Now: c.Now,
+		Sessions: e.sessions, Invites: e.invites, Notices: e.notices, EmailChanges: e.emails,
+		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	mux := http.NewServeMux()
 	e.h.Mount(mux)

@@ -57,15 +57,18 @@ type userQuery struct {
 }
 
 // emailChange is an address change waiting for the user to confirm it from
-// a mail to the new address, in the ephemeral store under
-// emailChangeKey(userID). The mail work sends the link and applies it.
+// a mail to the new address (Config.EmailChanges sends it and applies the
+// change), kept in the ephemeral store under EmailChangeKey(userID) so the
+// API and console can show it as pending_email until it expires.
 type emailChange struct {
 	Email       string    `json:"email"`
 	RequestedBy string    `json:"requested_by"`
 	RequestedAt time.Time `json:"requested_at"`
 }
 
-const emailChangeTTL = 72 * time.Hour
+// emailChangeTTL is how long a pending address is shown; the confirmation
+// link itself may expire sooner.
+const emailChangeTTL = 24 * time.Hour
 
 // EmailChangeKey is where a pending address change of userID is kept.
 func EmailChangeKey(userID string) string { return "email_change:" + userID }
@@ -73,6 +76,12 @@ func EmailChangeKey(userID string) string { return "email_change:" + userID }
 // LockoutKey is the ephemeral counter of userID's failed sign-ins, which an
 // unlock clears.
 func LockoutKey(userID string) string { return "lockout:" + userID }
+
+// defaultRoles are the roles of kinds that have one when the body names
+// none, as in a seed file.
+var defaultRoles = map[storage.UserKind]string{
+	storage.KindClient: "client", storage.KindCoManaging: "co_managing", storage.KindOrgUser: "org_admin",
+}
 
 func newID() string {
 	var b [16]byte
@@ -177,14 +186,24 @@ func (h *Handler) checkNewUser(ctx context.Context, a *actor, in newUser) (stora
 	if u.Email, e = normEmail("email", in.Email); e != nil {
 		return u, e
 	}
-	if u.Name, e = cleanText("name", in.Name, maxName, true); e != nil {
+	// As in a seed file, the name defaults to the address.
+	if u.Name, e = cleanText("name", in.Name, maxName, false); e != nil {
 		return u, e
+	}
+	if u.Name == "" {
+		u.Name = u.Email
 	}
 	u.Kind = storage.UserKind(strings.TrimSpace(in.Kind))
 	if !u.Kind.Valid() {
 		return u, errField("kind", "must be employee, client, org_user or co_managing")
 	}
 	u.Role = strings.TrimSpace(in.Role)
+	if u.Role == "" {
+		u.Role = defaultRoles[u.Kind]
+	}
+	if u.Role == "" {
+		return u, errField("role", "is required for an employee")
+	}
 	if _, ok := h.roles.Lookup(u.Role); !ok {
 		return u, errField("role", "no such role")
 	}
@@ -365,8 +384,9 @@ func (h *Handler) updateUser(ctx context.Context, a *actor, id string, in userPa
 	}
 
 	if email != "" {
-		// Recorded first: if the rest fails, an unconfirmed change is harmless.
-		if err := h.setPendingEmail(ctx, a, cur.ID, email); err != nil {
+		// Asked for first: if the rest fails, an unconfirmed change is
+		// harmless, and a refusal of the address leaves everything as it was.
+		if err := h.requestEmailChange(ctx, a, cur, email); err != nil {
 			return cur, err
 		}
 	}
@@ -427,12 +447,23 @@ func change[T comparable](details map[string]any, name string, field *T, asked b
 	return true
 }
 
-func (h *Handler) setPendingEmail(ctx context.Context, a *actor, userID, email string) error {
+// requestEmailChange records the pending address (shown as pending_email)
+// and has the user confirm it from a mail to that address (EmailChanges).
+func (h *Handler) requestEmailChange(ctx context.Context, a *actor, u storage.User, email string) error {
+	if h.cfg.EmailChanges != nil {
+		err := h.cfg.EmailChanges.RequestEmailChange(ctx, u, email)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return errDuplicate("email")
+		}
+		if err != nil {
+			return err
+		}
+	}
 	b, err := json.Marshal(emailChange{Email: email, RequestedBy: a.user.ID, RequestedAt: h.now()})
 	if err != nil {
 		return err
 	}
-	return h.eph.Set(ctx, EmailChangeKey(userID), b, emailChangeTTL)
+	return h.eph.Set(ctx, EmailChangeKey(u.ID), b, emailChangeTTL)
 }
 
 func (h *Handler) pendingEmail(ctx context.Context, userID string) (emailChange, error) {

@@ -188,8 +188,10 @@ var userScenarios = []scenario{
 		}{
 			{"bad email", with("email", "not-an-email"), "email"},
 			{"display-name email", with("email", "Bob <bob@acme.example>"), "email"},
+			{"undotted domain", with("email", "bob@acme"), "email"},
 			{"missing email", with("email", nil), "email"},
-			{"missing name", with("name", nil), "name"},
+			{"name with control characters", with("name", "a\x07b"), "name"},
+			{"employee without role", with("role", nil), "role"},
 			{"bad kind", with("kind", "robot"), "kind"},
 			{"bad role", with("role", "emperor"), "role"},
 			{"role of another kind", with("role", "client"), "role"},
@@ -216,12 +218,23 @@ var userScenarios = []scenario{
 				t.Errorf("%s: %d %s, want 422 naming %s", c.name, r.status, r.body, c.field)
 			}
 		}
-		// A 33-character username is refused at exactly 33, accepted at 32.
-		want(t, e.as("admin", "POST", acme+"/users", co(map[string]any{"username": strings.Repeat("a", 32)})), http.StatusCreated)
+		// A 33-character username is refused at exactly 33, accepted at 32;
+		// as in a seed file, the role of a co-managing user defaults.
+		r := e.as("admin", "POST", acme+"/users", co(map[string]any{"username": strings.Repeat("a", 32), "role": nil}))
+		want(t, r, http.StatusCreated)
+		if m := r.m(t); m["role"] != "co_managing" || m["name"] != "Co" {
+			t.Errorf("defaults: %s", r.body)
+		}
+		// A name defaults to the address.
+		r = e.as("admin", "POST", acme+"/users", with("name", nil))
+		want(t, r, http.StatusCreated)
+		if m := r.m(t); m["name"] != "v@acme.example" {
+			t.Errorf("name default: %s", r.body)
+		}
 		// Nothing refused was stored.
 		users, _, _ := e.store.ListUsers(context.Background(), storage.UserFilter{PartnerID: "acme"}, storage.Page{Limit: 500})
-		if len(users) != 13 {
-			t.Errorf("%d users stored, want 13", len(users))
+		if len(users) != 14 {
+			t.Errorf("%d users stored, want 14", len(users))
 		}
 	}},
 
@@ -436,6 +449,12 @@ var userScenarios = []scenario{
 			t.Errorf("GET shows no pending email: %+v", v)
 		}
 		wantField(t, e.as("admin", "PATCH", acme+"/users/"+id, map[string]any{"email": "nope"}), "email")
+		if got := e.emails.asked(); !slices.Equal(got, []string{id + " tess@acme.example"}) {
+			t.Errorf("confirmation asked for %v", got)
+		}
+		// The mail side's refusal of a taken address is a 409.
+		e.emails.taken = "late@acme.example"
+		want(t, e.as("admin", "PATCH", acme+"/users/"+id, map[string]any{"email": "late@acme.example"}), http.StatusConflict)
 	}},
 
 	{"deactivate ends sessions", func(t *testing.T, e *env) {

@@ -29,7 +29,7 @@ const (
 )
 
 // normEmail checks an email address and returns it lower-cased: a bare
-// address (no display name), as RFC 5322 has it, with a domain.
+// address (no display name), as RFC 5322 has it, at a dotted domain.
 func normEmail(field, s string) (string, *web.APIError) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -39,11 +39,28 @@ func normEmail(field, s string) (string, *web.APIError) {
 	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
 		return "", errField(field, "is not a valid email address")
 	}
+	s = strings.ToLower(s)
 	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at == len(s)-1 || strings.ContainsAny(s[at+1:], "[]") {
+	if at < 1 || !validDomain(s[at+1:]) {
 		return "", errField(field, "is not a valid email address")
 	}
-	return strings.ToLower(s), nil
+	return s, nil
+}
+
+var labelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validDomain accepts a mail domain as a mailbox on the internet has one:
+// dotted host-name labels (localhost too, for development).
+func validDomain(d string) bool {
+	if len(d) > 253 || (!strings.Contains(d, ".") && d != "localhost") {
+		return false
+	}
+	for _, l := range strings.Split(d, ".") {
+		if !labelRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanText trims s and checks it is printable text of at most max
