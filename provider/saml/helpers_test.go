@@ -50,6 +50,7 @@ const goodPassword = "correct horse battery staple"
 // store, with the server's own middleware (security headers, body limit).
 type env struct {
 	t     testing.TB
+	clock *testClock
 	store storage.Store
 	eph   storage.Ephemeral
 	keys  *keys.Manager
@@ -59,13 +60,33 @@ type env struct {
 	srv   *httptest.Server
 }
 
+// testClock is the wall clock moved by an offset, so a test can step past
+// a TTL; the service providers, on crewjam's own clock, keep wall time.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newEnv(t testing.TB, configure func(*Config)) *env {
 	t.Helper()
 	templates.Must()
 	ctx := context.Background()
-	e := &env{t: t, store: sqltest.SQLite(t), eph: ephemeraltest.Memory(t)}
+	clk := &testClock{}
+	e := &env{t: t, clock: clk, store: sqltest.SQLite(t), eph: ephemeraltest.MemoryAt(t, clk.Now)}
 	box, err := keys.NewBox(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +107,7 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 		Ephemeral:      e.eph,
 		PasswordParams: testParams,
 		LoginRateLimit: -1,
+		Now:            clk.Now,
 		Logger:         quietLogger(),
 	})
 	cfg := Config{
@@ -95,6 +117,7 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 		Clients:          e.reg,
 		Keys:             e.keys,
 		Login:            e.login,
+		Now:              clk.Now,
 		Logger:           quietLogger(),
 		ServiceProviders: e.store,
 	}

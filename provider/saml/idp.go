@@ -94,7 +94,7 @@ type IdP struct {
 	fetched map[string]fetchedBytes // metadata URL -> last good fetch
 	fetches singleflight.Group
 
-	bg sync.WaitGroup // back-channel logout requests in flight
+	bg sync.WaitGroup // back-channel logout requests and metadata refreshes in flight
 }
 
 // New checks cfg and returns the identity provider. It registers

@@ -48,8 +48,9 @@ func (p *IdP) SessionEnded(ctx context.Context, s login.Session, parts []login.P
 	}()
 }
 
-// Wait blocks until the back-channel LogoutRequests started so far have
-// been answered or have timed out: for a graceful shutdown, and for tests.
+// Wait blocks until the background work started so far is done: the
+// back-channel LogoutRequests (answered or timed out) and metadata
+// refreshes. For a graceful shutdown, and for tests.
 func (p *IdP) Wait() { p.bg.Wait() }
 
 // sendLogout tells one service provider that the session ended. Its

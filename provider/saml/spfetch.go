@@ -50,7 +50,11 @@ func (p *IdP) metadataText(ctx context.Context, rec storage.ServiceProvider) (st
 		p.log.Warn("saml: reading cached metadata", "sp", rec.EntityID, "err", err)
 	}
 	if haveLast {
-		go p.refresh(rec) // failures are logged; the stale copy serves meanwhile
+		p.bg.Add(1)
+		go func() {
+			defer p.bg.Done()
+			_, _ = p.refresh(rec) // failures are logged; the stale copy serves meanwhile
+		}()
 		return last.text, nil
 	}
 	text, err := p.refresh(rec)
