@@ -102,6 +102,9 @@ type Service struct {
 // New returns a Service. It hashes one random password (the dummy hash
 // unknown users are verified against), so it takes as long as one sign-in.
 func New(cfg Config) *Service {
+	if cfg.Directory == nil || cfg.Ephemeral == nil {
+		panic("login: Config.Directory and Config.Ephemeral are required")
+	}
 	if cfg.LockoutThreshold <= 0 {
 		cfg.LockoutThreshold = DefaultLockoutThreshold
 	}
@@ -224,12 +227,8 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+b+"/logout/done", s.serveLogoutDone)
 }
 
-// ErrUnavailable is what callers see when the ephemeral store cannot be
-// reached; it wraps storage.ErrUnavailable.
-var errUnavailable = storage.ErrUnavailable
-
 // unavailable reports whether err comes from a backend that is down.
-func unavailable(err error) bool { return errors.Is(err, errUnavailable) }
+func unavailable(err error) bool { return errors.Is(err, storage.ErrUnavailable) }
 
 // acquireHash waits for a free argon2id slot or for ctx to end.
 func (s *Service) acquireHash(ctx context.Context) error {
