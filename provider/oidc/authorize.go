@@ -156,10 +156,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		p.log.Error("oidc: authorization request failed", "err", err, "debug", rfc.Debug())
 	}
 	if ar == nil || !ar.IsRedirectURIValid() {
-		status := rfc.CodeField
-		if status < 400 || status >= 500 {
-			status = http.StatusBadRequest
-		}
+		status := http.StatusBadRequest
 		if errors.Is(err, fosite.ErrServerError) || errors.Is(err, fosite.ErrTemporarilyUnavailable) {
 			status = http.StatusServiceUnavailable
 		}
@@ -168,6 +165,11 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 			Text:  "The application that sent you here made a request Gatehouse cannot accept, so you cannot be sent back to it. " + describe(rfc),
 		})
 		return
+	}
+	// Only the query response mode is offered; an error about another
+	// one (form_post, fragment) goes back the same way.
+	if a, ok := ar.(*fosite.AuthorizeRequest); ok && a.ResponseMode != fosite.ResponseModeQuery {
+		a.ResponseMode = fosite.ResponseModeQuery
 	}
 	p.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
 }
