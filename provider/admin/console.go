@@ -71,6 +71,7 @@ func (h *Handler) page(fn pageFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if err := r.ParseForm(); err != nil {
 				h.pageError(w, r, errBadRequest("the form could not be read"))
 				return
