@@ -58,6 +58,8 @@ type env struct {
 	login *login.Service
 	idp   *IdP
 	srv   *httptest.Server
+	// issuer is srv.URL, or srv.URL plus a path.
+	issuer string
 }
 
 // testClock is the wall clock moved by an offset, so a test can step past
@@ -83,6 +85,13 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func newEnv(t testing.TB, configure func(*Config)) *env {
 	t.Helper()
+	return newEnvAt(t, "", configure)
+}
+
+// newEnvAt serves Gatehouse under a path of the test server: the issuer is
+// the server's URL plus base.
+func newEnvAt(t testing.TB, base string, configure func(*Config)) *env {
+	t.Helper()
 	templates.Must()
 	ctx := context.Background()
 	clk := &testClock{}
@@ -101,8 +110,9 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 
+	e.issuer = e.srv.URL + base
 	e.login = login.New(login.Config{
-		Issuer:         e.srv.URL,
+		Issuer:         e.issuer,
 		Directory:      e.store,
 		Ephemeral:      e.eph,
 		PasswordParams: testParams,
@@ -111,7 +121,7 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 		Logger:         quietLogger(),
 	})
 	cfg := Config{
-		Issuer:           e.srv.URL,
+		Issuer:           e.issuer,
 		Directory:        e.store,
 		Ephemeral:        e.eph,
 		Clients:          e.reg,
@@ -166,7 +176,7 @@ func must(t testing.TB, err error) {
 // idpMetadata is what a service provider fetches from /saml/metadata.
 func (e *env) idpMetadata() *crewsaml.EntityDescriptor {
 	e.t.Helper()
-	res, err := http.Get(e.srv.URL + "/saml/metadata")
+	res, err := http.Get(e.issuer + "/saml/metadata")
 	must(e.t, err)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -504,7 +514,7 @@ func (b *browser) do(req *http.Request) visit {
 func (b *browser) get(rawURL string) visit {
 	b.t.Helper()
 	if strings.HasPrefix(rawURL, "/") {
-		rawURL = b.e.srv.URL + rawURL
+		rawURL = b.e.issuer + rawURL
 	}
 	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
 	return b.do(req)
@@ -513,7 +523,7 @@ func (b *browser) get(rawURL string) visit {
 func (b *browser) post(rawURL string, form url.Values) visit {
 	b.t.Helper()
 	if strings.HasPrefix(rawURL, "/") {
-		rawURL = b.e.srv.URL + rawURL
+		rawURL = b.e.issuer + rawURL
 	}
 	req, _ := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -533,7 +543,7 @@ func (b *browser) submit(p visit, fields map[string]string) visit {
 		form.Set(k, v)
 	}
 	if strings.HasPrefix(action, "/") {
-		action = b.e.srv.URL + action
+		action = b.e.srv.URL + action // a path from the page, base included
 	}
 	return b.post(action, form)
 }
@@ -552,7 +562,7 @@ func formOf(t testing.TB, p visit) (string, url.Values) {
 }
 
 func isLoginPage(p visit) bool {
-	return p.status == http.StatusOK && p.url.Path == "/login" && strings.Contains(p.body, `name="password"`)
+	return p.status == http.StatusOK && strings.HasSuffix(p.url.Path, "/login") && strings.Contains(p.body, `name="password"`)
 }
 
 // signIn fills the sign-in page p as alice (or who).

@@ -85,6 +85,7 @@ type IdP struct {
 	noFollow *http.Client // back-channel logout: an SP's redirect is for a browser
 
 	issuer   string // without a trailing slash
+	base     string // the issuer's path ("" at the root): every route hangs off it
 	entityID string // ISSUER/saml/metadata
 	ssoURL   string
 	sloURL   string
@@ -157,6 +158,7 @@ func New(cfg Config) (*IdP, error) {
 		http:     cfg.HTTPClient,
 		noFollow: &noFollow,
 		issuer:   issuer,
+		base:     strings.TrimSuffix(u.Path, "/"),
 		entityID: issuer + "/saml/metadata",
 		ssoURL:   issuer + "/saml/sso",
 		sloURL:   issuer + "/saml/slo",
@@ -170,15 +172,17 @@ func New(cfg Config) (*IdP, error) {
 // resumePath is where the sign-in flow hands the browser back.
 const resumePath = "/saml/resume"
 
-// Mount adds the identity provider's routes to mux.
+// Mount adds the identity provider's routes to mux, under the issuer's
+// path.
 func (p *IdP) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /saml/metadata", p.serveMetadata)
-	mux.HandleFunc("GET /saml/sso", p.serveSSO)
-	mux.HandleFunc("POST /saml/sso", p.serveSSO)
-	mux.HandleFunc("GET "+resumePath, p.serveResume)
-	mux.HandleFunc("GET /saml/idp-initiated", p.serveIDPInitiated)
-	mux.HandleFunc("GET /saml/slo", p.serveSLO)
-	mux.HandleFunc("POST /saml/slo", p.serveSLO)
+	b := p.base
+	mux.HandleFunc("GET "+b+"/saml/metadata", p.serveMetadata)
+	mux.HandleFunc("GET "+b+"/saml/sso", p.serveSSO)
+	mux.HandleFunc("POST "+b+"/saml/sso", p.serveSSO)
+	mux.HandleFunc("GET "+b+resumePath, p.serveResume)
+	mux.HandleFunc("GET "+b+"/saml/idp-initiated", p.serveIDPInitiated)
+	mux.HandleFunc("GET "+b+"/saml/slo", p.serveSLO)
+	mux.HandleFunc("POST "+b+"/saml/slo", p.serveSLO)
 }
 
 // EntityID is the identity provider's entity ID: the URL of its metadata.

@@ -50,7 +50,7 @@ func (p *IdP) serveIDPInitiated(w http.ResponseWriter, r *http.Request) {
 		Protocol:     login.ProtocolSAML,
 		RP:           sp.rec.EntityID,
 		RPName:       spName(sp),
-		ReturnTo:     resumePath,
+		ReturnTo:     p.base + resumePath,
 		Request:      b,
 		AllowedRoles: sp.rec.AllowedRoles,
 	})

@@ -85,7 +85,7 @@ func TestServices(t *testing.T) {
 		t.Errorf("client sees %q", got)
 	}
 	for _, l := range admin {
-		want := e.srv.URL + "/saml/idp-initiated?sp=" + url.QueryEscape(map[string]string{"Knowledge Base": kb.sp.EntityID, "Admin Console": staff.sp.EntityID}[l.Name])
+		want := e.issuer + "/saml/idp-initiated?sp=" + url.QueryEscape(map[string]string{"Knowledge Base": kb.sp.EntityID, "Admin Console": staff.sp.EntityID}[l.Name])
 		if l.URL != want {
 			t.Errorf("%s launches %s, want %s", l.Name, l.URL, want)
 		}

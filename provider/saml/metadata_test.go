@@ -17,14 +17,14 @@ import (
 
 func TestMetadata(t *testing.T) {
 	e := newEnv(t, nil)
-	res, err := http.Get(e.srv.URL + "/saml/metadata")
+	res, err := http.Get(e.issuer + "/saml/metadata")
 	must(t, err)
 	res.Body.Close()
 	if ct := res.Header.Get("Content-Type"); ct != "application/samlmetadata+xml" {
 		t.Errorf("Content-Type = %s", ct)
 	}
 	md := e.idpMetadata()
-	if md.EntityID != e.srv.URL+"/saml/metadata" || md.EntityID != e.idp.EntityID() {
+	if md.EntityID != e.issuer+"/saml/metadata" || md.EntityID != e.idp.EntityID() {
 		t.Errorf("entityID = %s", md.EntityID)
 	}
 	if !md.ValidUntil.After(time.Now()) {
@@ -38,10 +38,10 @@ func TestMetadata(t *testing.T) {
 	for _, s := range d.SingleSignOnServices {
 		bindings[s.Binding] = s.Location
 	}
-	if bindings[crewsaml.HTTPRedirectBinding] != e.srv.URL+"/saml/sso" || bindings[crewsaml.HTTPPostBinding] != e.srv.URL+"/saml/sso" {
+	if bindings[crewsaml.HTTPRedirectBinding] != e.issuer+"/saml/sso" || bindings[crewsaml.HTTPPostBinding] != e.issuer+"/saml/sso" {
 		t.Errorf("SingleSignOnService = %v", bindings)
 	}
-	if len(d.SingleLogoutServices) == 0 || d.SingleLogoutServices[0].Location != e.srv.URL+"/saml/slo" {
+	if len(d.SingleLogoutServices) == 0 || d.SingleLogoutServices[0].Location != e.issuer+"/saml/slo" {
 		t.Errorf("SingleLogoutService = %v", d.SingleLogoutServices)
 	}
 	if len(d.NameIDFormats) != 1 || string(d.NameIDFormats[0]) != nameIDEmail {
@@ -137,7 +137,7 @@ func TestMetadataURL(t *testing.T) {
 	if _, err := e.idp.serviceProvider(ctx, "https://gone.example/md"); !errors.Is(err, errBadMetadata) {
 		t.Fatalf("unreachable metadata: %v, want errBadMetadata", err)
 	}
-	res, err := http.Get(e.srv.URL + "/saml/idp-initiated?sp=" + "https%3A%2F%2Fgone.example%2Fmd")
+	res, err := http.Get(e.issuer + "/saml/idp-initiated?sp=" + "https%3A%2F%2Fgone.example%2Fmd")
 	must(t, err)
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()

@@ -20,7 +20,7 @@ import (
 
 // signInTo signs b in (if it is not already) to each SP and returns the
 // session's ID, which is also its SessionIndex.
-func signInTo(t *testing.T, b *browser, who string, sps ...*testSP) string {
+func signInTo(t testing.TB, b *browser, who string, sps ...*testSP) string {
 	t.Helper()
 	sid := ""
 	for _, sp := range sps {
@@ -280,7 +280,7 @@ func TestSingleLogoutBounceForCookie(t *testing.T) {
 	crossSite := &browser{t: t, e: e, c: &http.Client{}} // no cookies, as a cross-site POST
 	p := crossSite.post("/saml/slo", postLogoutFields(t, kb.logoutRequest("alice@acme.example", ""), "rs"))
 	action, form := formOf(t, p)
-	if action != e.srv.URL+"/saml/slo" || form.Get("gh_bounce") != "1" {
+	if action != e.issuer+"/saml/slo" || form.Get("gh_bounce") != "1" {
 		t.Fatalf("expected a page posting back to /saml/slo, got action %s form %v", action, form)
 	}
 	if _, err := e.login.GetSession(context.Background(), sid); err != nil {

@@ -75,7 +75,7 @@ func (p *IdP) serveSSO(w http.ResponseWriter, r *http.Request) {
 		Protocol:     login.ProtocolSAML,
 		RP:           sp.rec.EntityID,
 		RPName:       spName(sp),
-		ReturnTo:     resumePath,
+		ReturnTo:     p.base + resumePath,
 		Request:      b,
 		LoginHint:    loginHint(req),
 		ForceLogin:   req.ForceAuthn != nil && *req.ForceAuthn,

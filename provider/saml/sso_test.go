@@ -378,3 +378,27 @@ func TestSSOStaleOrFutureRequestRefused(t *testing.T) {
 		})
 	}
 }
+
+// Gatehouse served under a path: the routes, the entity ID and every
+// endpoint in the metadata hang off the issuer's path.
+func TestIssuerWithPath(t *testing.T) {
+	e := newEnvAt(t, "/auth", nil)
+	if e.idp.EntityID() != e.srv.URL+"/auth/saml/metadata" {
+		t.Fatalf("entity ID %s", e.idp.EntityID())
+	}
+	sp := e.newSP(spOptions{name: "KB"})
+	if loc := sp.sp.GetSSOBindingLocation(crewsaml.HTTPRedirectBinding); loc != e.srv.URL+"/auth/saml/sso" {
+		t.Fatalf("SSO location %s", loc)
+	}
+	b := e.browser()
+	req := sp.authnRequest(crewsaml.HTTPRedirectBinding)
+	p := b.get(sp.redirectURL(req, ""))
+	if p.url.Path != "/auth/login" {
+		t.Fatalf("sign-in page at %s", p.url.Path)
+	}
+	res := b.deliver(b.signIn(p, "alice@acme.example"))
+	if !res.OK {
+		t.Fatalf("refused: %s", res.Error)
+	}
+	checkAliceAssertion(t, res)
+}
