@@ -21,6 +21,7 @@ func (h *Handler) mountConsole(mux *http.ServeMux) {
 		fn      pageFunc
 	}{
 		{"GET /admin", h.consoleHome},
+		{"GET /admin/{$}", h.consoleHome},
 		{"GET /admin/employees", h.consoleEmployees},
 		{"GET /admin/clients", h.consoleClients},
 		{"GET /admin/co-managing", h.consoleCoManaging},
