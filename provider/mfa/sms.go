@@ -109,7 +109,7 @@ func newSMSCode(r io.Reader) (string, error) {
 	}
 }
 
-func smsCodeKey(scope string) string { return "mfa-sms:" + scope }
+func smsCodeKey(scope string) string  { return "mfa-sms:" + scope }
 func smsRateKey(userID string) string { return "mfa-sms-rate:" + userID }
 
 // smsPending is a code sent and not yet used.
