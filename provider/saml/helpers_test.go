@@ -60,6 +60,7 @@ type env struct {
 	srv   *httptest.Server
 	// issuer is srv.URL, or srv.URL plus a path.
 	issuer string
+	server *provider.Server // more subsystems may be mounted on it
 }
 
 // testClock is the wall clock moved by an offset, so a test can step past
@@ -140,6 +141,7 @@ func newEnvAt(t testing.TB, base string, configure func(*Config)) *env {
 	}
 	t.Cleanup(e.idp.Wait)
 	s := provider.NewServer(provider.ServerConfig{Store: e.store, Logger: quietLogger()})
+	e.server = s
 	s.Mount(e.login)
 	s.Mount(e.idp)
 	handler = s.Handler()
