@@ -27,6 +27,10 @@ type parkedRequest struct {
 // serveAuthorize is the authorization endpoint (OpenID Connect Core 3.1.2).
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := parseForm(r); err != nil {
+		p.authorizeError(w, r, nil, err)
+		return
+	}
 	ar, err := p.oauth.NewAuthorizeRequest(ctx, r)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"net/http"
+
+	"github.com/ory/fosite"
 )
 
 // servePAR is the pushed authorization request endpoint (RFC 9126): a
@@ -9,6 +11,10 @@ import (
 // request_uri to send the browser with instead.
 func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := parseForm(r); err != nil {
+		p.oauth.WritePushedAuthorizeError(ctx, w, fosite.NewAuthorizeRequest(), err)
+		return
+	}
 	ar, err := p.oauth.NewPushedAuthorizeRequest(ctx, r)
 	if err != nil {
 		p.oauth.WritePushedAuthorizeError(ctx, w, ar, err)

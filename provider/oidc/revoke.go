@@ -9,5 +9,9 @@ import "net/http"
 // same family.
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := parseForm(r); err != nil {
+		p.oauth.WriteRevocationResponse(ctx, w, err)
+		return
+	}
 	p.oauth.WriteRevocationResponse(ctx, w, p.oauth.NewRevocationRequest(ctx, r))
 }

@@ -15,6 +15,10 @@ import (
 // authorization_code, refresh_token and client_credentials.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := withTxn(r.Context())
+	if err := parseForm(r); err != nil {
+		p.oauth.WriteAccessError(ctx, w, fosite.NewAccessRequest(newSession()), err)
+		return
+	}
 	ar, err := p.oauth.NewAccessRequest(ctx, r, newSession())
 	if err != nil {
 		p.accessError(ctx, w, ar, err)
@@ -64,6 +68,16 @@ func (p *Provider) refreshUser(ctx context.Context, ar fosite.AccessRequester) e
 	sess.setUser(u, ar.GetGrantedScopes())
 	if sess.Claims != nil {
 		sess.Claims.Extra = sess.idTokenExtra()
+	}
+	return nil
+}
+
+// parseForm reads the request's form strictly. The standard library's
+// multipart reader drops a malformed urlencoded body's error, so fosite
+// would carry on with whatever parameters survived.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fosite.ErrInvalidRequest.WithHintf("The request's parameters could not be read: %s", err.Error())
 	}
 	return nil
 }
