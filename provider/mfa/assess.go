@@ -39,7 +39,7 @@ const (
 
 // signinKey marks what one sign-in (a user at an auth_time) decided about
 // second factors, for the flows that later reuse its SSO session: a flow
-// from a session carries the sign-in's AuthTime.
+// from a session carries the sign-in's AuthTime (and the session's ID).
 func signinKey(userID string, authTime time.Time) string {
 	return "mfa-signin:" + userID + ":" + strconv.FormatInt(authTime.UnixNano(), 10)
 }
@@ -69,7 +69,10 @@ func (m *MFA) assess(ctx context.Context, t *login.Turn) (verdict, []storage.Fac
 	if s := f.StepData[stateKey]; s == stateNone || s == statePaused {
 		return verdictNone, nil, nil
 	}
-	if !f.RequireMFA && !f.AuthTime.IsZero() {
+	if !f.RequireMFA && f.SessionID != "" && !f.AuthTime.IsZero() {
+		// A flow reusing an SSO session: what did its sign-in decide? Only
+		// such flows read the mark, so a fresh sign-in is always assessed,
+		// even one at the same instant as another.
 		b, err := m.eph.Get(ctx, signinKey(f.UserID, f.AuthTime))
 		switch {
 		case err == nil && string(b) == signinPausedOne:
