@@ -5,14 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	_ "io"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,14 +75,17 @@ func sqliteMemory(t testing.TB) backends {
 	return backends{store: sqltest.SQLite(t), eph: ephemeraltest.Memory(t)}
 }
 
-func newEnv(t testing.TB) *env { return newEnvOn(t, sqliteMemory(t)) }
+func newEnv(t testing.TB) *env { return newEnvOn(t, sqliteMemory(t), 1) }
 
-func newEnvOn(t testing.TB, b backends) *env {
+// newEnvOn starts nodes Gatehouse nodes on the same stores behind one
+// address, as behind a load balancer: requests go to them in turn, so a
+// flow begun on one node goes on on another.
+func newEnvOn(t testing.TB, b backends, nodes int) *env {
 	t.Helper()
 	templates.Must()
 	ctx := context.Background()
 	e := &env{t: t, store: b.store, eph: b.eph, logout: make(chan logoutDelivery, 32)}
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	e.bcl = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -94,38 +97,48 @@ func newEnvOn(t testing.TB, b backends) *env {
 	t.Cleanup(e.bcl.Close)
 	e.rpKeys = newRPKeySet(t)
 
-	mux := http.NewServeMux()
-	e.srv = httptest.NewUnstartedServer(mux)
+	var muxes []*http.ServeMux
+	var next atomic.Uint64
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		muxes[next.Add(1)%uint64(len(muxes))].ServeHTTP(w, r)
+	}))
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
 
 	box, err := keys.NewBox(randomBytes(32))
 	must(t, err)
-	e.keys = keys.NewManager(b.store, box, keys.Options{Logger: quiet})
-	must(t, e.keys.Ensure(ctx))
-	e.reg = clients.NewRegistry(b.store, b.eph, time.Minute, nil)
-	e.login = login.New(login.Config{
-		Issuer:         e.issuer,
-		Directory:      b.store,
-		Ephemeral:      b.eph,
-		PasswordParams: testParams,
-		LoginRateLimit: -1,
-		Logger:         quiet,
-	})
-	e.p, err = oidc.New(oidc.Config{
-		Issuer:    e.issuer,
-		Store:     b.store,
-		Ephemeral: b.eph,
-		Clients:   e.reg,
-		Keys:      e.keys,
-		Login:     e.login,
-		Logger:    quiet,
-	})
-	must(t, err)
-	e.login.Mount(mux)
-	e.p.Mount(mux)
+	for i := 0; i < nodes; i++ {
+		km := keys.NewManager(b.store, box, keys.Options{Logger: quiet})
+		must(t, km.Ensure(ctx))
+		reg := clients.NewRegistry(b.store, b.eph, time.Minute, nil)
+		ls := login.New(login.Config{
+			Issuer:         e.issuer,
+			Directory:      b.store,
+			Ephemeral:      b.eph,
+			PasswordParams: testParams,
+			LoginRateLimit: -1,
+			Logger:         quiet,
+		})
+		p, err := oidc.New(oidc.Config{
+			Issuer:    e.issuer,
+			Store:     b.store,
+			Ephemeral: b.eph,
+			Clients:   reg,
+			Keys:      km,
+			Login:     ls,
+			Logger:    quiet,
+		})
+		must(t, err)
+		mux := http.NewServeMux()
+		ls.Mount(mux)
+		p.Mount(mux)
+		muxes = append(muxes, mux)
+		t.Cleanup(p.Wait)
+		if i == 0 {
+			e.p, e.login, e.keys, e.reg = p, ls, km, reg
+		}
+	}
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
-	t.Cleanup(e.p.Wait)
 	e.seed()
 	return e
 }
