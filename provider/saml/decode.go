@@ -71,12 +71,8 @@ func readMessage(r *http.Request, param string) (*message, error) {
 		return &message{binding: crewsaml.HTTPRedirectBinding, param: param, xml: xml,
 			relayState: q.Get("RelayState"), rawQuery: r.URL.RawQuery}, nil
 	case http.MethodPost:
-		if err := r.ParseForm(); err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, &badRequest{http.StatusRequestEntityTooLarge, "The request is too large.", err}
-			}
-			return nil, &badRequest{http.StatusBadRequest, "The request's form is malformed.", err}
+		if err := parseForm(r); err != nil {
+			return nil, err
 		}
 		if len(r.PostForm[param]) != 1 {
 			return nil, &badRequest{http.StatusBadRequest, "The form carries no single " + param + " field.", nil}
@@ -89,6 +85,19 @@ func readMessage(r *http.Request, param string) (*message, error) {
 			relayState: r.PostForm.Get("RelayState")}, nil
 	}
 	return nil, &badRequest{http.StatusMethodNotAllowed, "Only GET and POST are answered here.", nil}
+}
+
+// parseForm parses a POSTed form once, so that a body over the server's
+// limit is reported as such (a second ParseForm would see an empty form).
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &badRequest{http.StatusRequestEntityTooLarge, "The request is too large.", err}
+		}
+		return &badRequest{http.StatusBadRequest, "The request's form is malformed.", err}
+	}
+	return nil
 }
 
 func decodeError(param string, err error) error {

@@ -26,6 +26,12 @@ type initiatorKey struct{}
 // answers the SP with a signed LogoutResponse. Every other participant of
 // the session is told by SessionEnded.
 func (p *IdP) serveSLO(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		if err := parseForm(r); err != nil {
+			p.failPage(w, r, err)
+			return
+		}
+	}
 	if hasParam(r, paramResponse) {
 		// Gatehouse sends no LogoutRequest through the browser, so a
 		// LogoutResponse here answers nothing; the user is signed out.
