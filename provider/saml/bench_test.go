@@ -13,9 +13,11 @@ import (
 // has a session: each iteration is one AuthnRequest through the HTTP server
 // (/saml/sso, the flow answered from the session, /saml/resume) ending in
 // the signed Response page. Its ceiling is the XML signing step (two
-// enveloped RSA-SHA256 signatures: the Assertion, then the Response),
-// measured in the same run for as many iterations; ratio_to_xml_sign is
-// the end-to-end rate over the signing rate.
+// enveloped RSA-SHA256 signatures: the Assertion, then the Response over
+// prepared elements), measured in the same run: one signing step after
+// each iteration, outside the benchmark's timer, so that both rates see the
+// same load on a shared machine. ratio_to_xml_sign is the end-to-end rate
+// over the signing rate.
 func BenchmarkAssertion(b *testing.B) {
 	e := newEnv(b, nil)
 	sp := e.newSP(spOptions{name: "Bench"})
@@ -26,28 +28,34 @@ func BenchmarkAssertion(b *testing.B) {
 	for i := range urls {
 		urls[i] = sp.redirectURL(sp.authnRequest(crewsaml.HTTPRedirectBinding), "")
 	}
+	sign := signingStep(b, e, sid)
 
+	var signing time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p := br.get(urls[i])
 		if p.status != 200 || !strings.Contains(p.body, `name="SAMLResponse"`) {
 			b.Fatalf("iteration %d: %d %s", i, p.status, p.url)
 		}
+		b.StopTimer()
+		start := time.Now()
+		sign()
+		signing += time.Since(start)
+		b.StartTimer()
 	}
 	b.StopTimer()
-	elapsed := b.Elapsed()
 
-	signRate := signingRate(b, e, sid, b.N)
-	rate := float64(b.N) / elapsed.Seconds()
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	signRate := float64(b.N) / signing.Seconds()
 	b.ReportMetric(rate, "assertions/s")
 	b.ReportMetric(signRate, "xml_signs/s")
 	b.ReportMetric(rate/signRate, "ratio_to_xml_sign")
 }
 
-// signingRate is how many (Assertion, Response) signature pairs per second
-// the active key makes over prepared elements: the step no assertion can
-// avoid.
-func signingRate(b *testing.B, e *env, sid string, n int) float64 {
+// signingStep returns the step no assertion can avoid: signing an
+// Assertion and the Response around it with the active key, over elements
+// prepared once.
+func signingStep(b *testing.B, e *env, sid string) func() {
 	b.Helper()
 	u, err := e.store.GetUser(context.Background(), "u-alice")
 	must(b, err)
@@ -61,8 +69,7 @@ func signingRate(b *testing.B, e *env, sid string, n int) float64 {
 		Issuer: &crewsaml.Issuer{Value: e.idp.EntityID()}, Status: crewsaml.Status{StatusCode: crewsaml.StatusCode{Value: statusSuccess}}}).Element()
 	resp.AddChild(a.Element())
 	aEl := a.Element()
-	start := time.Now()
-	for i := 0; i < n; i++ {
+	return func() {
 		if _, err := s.signature(aEl); err != nil {
 			b.Fatal(err)
 		}
@@ -70,5 +77,4 @@ func signingRate(b *testing.B, e *env, sid string, n int) float64 {
 			b.Fatal(err)
 		}
 	}
-	return float64(n) / time.Since(start).Seconds()
 }
