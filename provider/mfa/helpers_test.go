@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -96,6 +97,9 @@ type options struct {
 	noOnFailure bool // count through the flow's own lockout counter
 	noSMS       bool
 	backend     func(t testing.TB, c *clock) backend
+	// localhost serves the issuer as http://localhost:PORT, a secure
+	// context where a real browser allows WebAuthn.
+	localhost bool
 }
 
 func newEnv(t *testing.T, o options) *env {
@@ -115,6 +119,15 @@ func newEnv(t *testing.T, o options) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, clock: c, dir: b.dir, eph: b.eph, box: box, sms: make(chan smsMessage, 16)}
+	mux := http.NewServeMux()
+	e.mux = mux
+	e.srv = httptest.NewUnstartedServer(mux)
+	t.Cleanup(e.srv.Close)
+	iss := issuer
+	if o.localhost {
+		_, port, _ := net.SplitHostPort(e.srv.Listener.Addr().String())
+		iss = "http://localhost:" + port
+	}
 
 	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m smsMessage
@@ -129,7 +142,7 @@ func newEnv(t *testing.T, o options) *env {
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := mfa.Config{
-		Issuer:    issuer,
+		Issuer:    iss,
 		Directory: b.dir,
 		Ephemeral: b.eph,
 		Box:       box,
@@ -160,7 +173,7 @@ func newEnv(t *testing.T, o options) *env {
 	}
 	steps := append([]login.Step{fedStep{}}, e.mfa.Steps()...)
 	e.svc = login.New(login.Config{
-		Issuer:           issuer,
+		Issuer:           iss,
 		Directory:        b.dir,
 		Ephemeral:        b.eph,
 		PasswordParams:   testParams,
@@ -170,8 +183,6 @@ func newEnv(t *testing.T, o options) *env {
 		Logger:           logger,
 	})
 
-	mux := http.NewServeMux()
-	e.mux = mux
 	e.svc.Mount(mux)
 	e.mfa.Mount(mux)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(templates.Static())))
@@ -189,8 +200,7 @@ func newEnv(t *testing.T, o options) *env {
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "account")
 	})
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
+	e.srv.Start()
 	e.seed()
 	return e
 }
