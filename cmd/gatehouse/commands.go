@@ -117,7 +117,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) int {
 
 	// Nodes sharing Redis reload at once; the others within keyReload.
 	if cfg.Redis.URL != "" {
-		eph, err := ephemeral.Open(ctx, cfg.Redis.URL, "gatehouse:")
+		eph, err := ephemeral.Open(ctx, cfg.Redis.URL, cfg.Redis.Prefix)
 		if err == nil {
 			err = errors.Join(eph.Publish(ctx, keys.Channel, "rotated"), eph.Close())
 		}

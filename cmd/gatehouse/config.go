@@ -45,6 +45,9 @@ type StorageConfig struct {
 
 type RedisConfig struct {
 	URL string `yaml:"url"`
+	// Prefix starts every key and channel name, so deployments can share
+	// one Redis.
+	Prefix string `yaml:"prefix"`
 }
 
 type MailConfig struct {
@@ -102,6 +105,7 @@ func DefaultConfig() Config {
 		Issuer:  "http://localhost:8080",
 		Listen:  ":8080",
 		Storage: StorageConfig{DSN: "sqlite://gatehouse-data/gatehouse.db"},
+		Redis:   RedisConfig{Prefix: "gatehouse:"},
 		Mail:    MailConfig{From: "Gatehouse <no-reply@localhost>"},
 		Security: SecurityConfig{
 			LockoutThreshold: 5,

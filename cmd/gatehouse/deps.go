@@ -74,7 +74,7 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 	step("database", t)
 
 	t = time.Now()
-	if d.Ephemeral, err = ephemeral.Open(ctx, cfg.Redis.URL, "gatehouse:"); err != nil {
+	if d.Ephemeral, err = ephemeral.Open(ctx, cfg.Redis.URL, cfg.Redis.Prefix); err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
 	step("ephemeral", t)

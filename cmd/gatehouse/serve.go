@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -72,6 +73,10 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	}
 	if len(files) > 0 {
 		deps.Timings = append(deps.Timings, slog.Duration("seeds", time.Since(t).Round(time.Microsecond)))
+		// Hashing the seed's passwords grew the heap by tens of MiB of
+		// argon2id memory that an idle node does not need: hand it back now
+		// rather than when the scavenger gets round to it.
+		debug.FreeOSMemory()
 	}
 
 	srv := provider.NewServer(provider.ServerConfig{
