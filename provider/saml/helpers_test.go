@@ -85,10 +85,17 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 // the server's URL plus base.
 func newEnvAt(t testing.TB, base string, configure func(*Config)) *env {
 	t.Helper()
+	clk := &testClock{}
+	return newEnvOn(t, base, clk, sqltest.SQLite(t), ephemeraltest.MemoryAt(t, clk.Now), configure)
+}
+
+// newEnvOn runs on the given stores (PostgreSQL and Redis, say); clk should
+// be the clock the ephemeral store reads, where it reads one.
+func newEnvOn(t testing.TB, base string, clk *testClock, store storage.Store, eph storage.Ephemeral, configure func(*Config)) *env {
+	t.Helper()
 	templates.Must()
 	ctx := context.Background()
-	clk := &testClock{}
-	e := &env{t: t, clock: clk, store: sqltest.SQLite(t), eph: ephemeraltest.MemoryAt(t, clk.Now)}
+	e := &env{t: t, clock: clk, store: store, eph: eph}
 	box, err := keys.NewBox(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)

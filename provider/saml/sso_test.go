@@ -12,6 +12,8 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"gatehouse/provider/login"
+	"gatehouse/storage/ephemeral/ephemeraltest"
+	"gatehouse/storage/sql/sqltest"
 )
 
 func TestSSORedirectBinding(t *testing.T) {
@@ -20,8 +22,20 @@ func TestSSORedirectBinding(t *testing.T) {
 	b := e.browser()
 
 	req := sp.authnRequest(crewsaml.HTTPRedirectBinding)
-	p := b.get(sp.redirectURL(req, "kb-page-7"))
-	res := b.deliver(b.signIn(p, "alice@acme.example"))
+	p := b.signIn(b.get(sp.redirectURL(req, "kb-page-7")), "alice@acme.example")
+	// The POST-binding page runs no inline script: the policy forbids it,
+	// and the form is sent by a static file (or the Continue button).
+	if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+	if strings.Contains(p.body, "<script>") || !strings.Contains(p.body, `<script src="/static/saml-post.js"></script>`) ||
+		!strings.Contains(p.body, `<button type="submit">Continue</button>`) {
+		t.Errorf("POST page:\n%s", p.body)
+	}
+	if js := b.get(e.srv.URL + "/static/saml-post.js"); js.status != http.StatusOK || !strings.Contains(js.body, "submit()") {
+		t.Errorf("saml-post.js: %d", js.status)
+	}
+	res := b.deliver(p)
 
 	if !res.OK {
 		t.Fatalf("the SP refused the response: %s\n%s", res.Error, res.Raw)
@@ -401,4 +415,34 @@ func TestIssuerWithPath(t *testing.T) {
 		t.Fatalf("refused: %s", res.Error)
 	}
 	checkAliceAssertion(t, res)
+}
+
+// The same sign-in, replay refusal and single logout on PostgreSQL and
+// Redis, the production backends.
+func TestSSOOnPostgresAndRedis(t *testing.T) {
+	e := newEnvOn(t, "", &testClock{}, sqltest.Postgres(t), ephemeraltest.Redis(t), nil)
+	kb := e.newSP(spOptions{name: "KB", sloBindings: []string{crewsaml.HTTPPostBinding}})
+	portal := e.newSP(spOptions{name: "Portal", sloBindings: []string{crewsaml.SOAPBinding}})
+	b := e.browser()
+
+	req := kb.authnRequest(crewsaml.HTTPRedirectBinding)
+	u := kb.redirectURL(req, "")
+	res := b.deliver(b.signIn(b.get(u), "alice@acme.example"))
+	if !res.OK {
+		t.Fatalf("refused: %s", res.Error)
+	}
+	checkAliceAssertion(t, res)
+	if again := b.deliver(b.get(u)); again.OK || again.SubStatus != crewsaml.StatusRequestDenied {
+		t.Fatalf("replay: ok=%v %s", again.OK, again.SubStatus)
+	}
+	sid := signInTo(t, b, "alice@acme.example", portal)
+	if sid != res.SessionIndex {
+		t.Fatalf("two sessions: %s and %s", res.SessionIndex, sid)
+	}
+	p := b.post("/saml/slo", postLogoutFields(t, kb.logoutRequest("alice@acme.example", sid), ""))
+	if code, _ := logoutStatus(t, p); code != statusSuccess {
+		t.Fatalf("LogoutResponse %s", code)
+	}
+	e.idp.Wait()
+	checkLogoutRequest(t, e, portal, "alice@acme.example", sid)
 }
