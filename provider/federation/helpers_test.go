@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,25 +98,61 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, options{})
+}
+
+// options vary an env: its backends, and how many Gatehouse nodes share
+// them behind the one address (requests alternate between the nodes).
+type options struct {
+	backend func(t *testing.T, c *clock) (storage.Store, storage.Ephemeral)
+	nodes   int
+}
+
+func newEnvWith(t *testing.T, o options) *env {
+	t.Helper()
 	templates.Must()
 	c := &clock{t: time.Now()}
-	e := &env{t: t, clock: c, store: sqltest.SQLite(t), eph: ephemeraltest.MemoryAt(t, c.Now)}
+	e := &env{t: t, clock: c}
+	if o.backend != nil {
+		e.store, e.eph = o.backend(t, c)
+	} else {
+		e.store, e.eph = sqltest.SQLite(t), ephemeraltest.MemoryAt(t, c.Now)
+	}
+	if o.nodes < 1 {
+		o.nodes = 1
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	var err error
 	if e.box, err = keys.NewBox(key); err != nil {
 		t.Fatal(err)
 	}
+
+	var muxes []*http.ServeMux
+	var turn atomic.Int64
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		muxes[int(turn.Add(1))%len(muxes)].ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.srv.Close)
+	// The test's handles (e.svc, e.fed, e.keys) are the last node's.
+	for range o.nodes {
+		muxes = append(muxes, e.node())
+	}
+	e.oidc = startOIDC(t)
+	e.saml = startSAML(t)
+	e.seed()
+	return e
+}
+
+// node builds one Gatehouse node on the env's stores: keys, the sign-in
+// service with the federation step and the second-factor steps, and the
+// test adapter.
+func (e *env) node() *http.ServeMux {
+	t, c, issuer := e.t, e.clock, e.srv.URL
 	e.keys = keys.NewManager(e.store, e.box, keys.Options{Now: c.Now, RSABits: 1024, Logger: quiet()})
 	if err := e.keys.Ensure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
-	issuer := e.srv.URL
-
 	m, err := mfa.New(mfa.Config{
 		Issuer: issuer, RPID: "localhost", RPOrigins: []string{issuer},
 		Directory: e.store, Ephemeral: e.eph, Box: e.box,
@@ -141,35 +178,33 @@ func newEnv(t *testing.T) *env {
 	for _, st := range m.Steps() {
 		e.svc.Use(st)
 	}
+	mux := http.NewServeMux()
 	e.svc.Mount(mux)
 	e.fed.Mount(mux)
 	m.Mount(mux)
-	mux.HandleFunc("GET /test/begin", e.begin)
-	mux.HandleFunc("GET /test/return", e.finish)
-
-	e.oidc = startOIDC(t)
-	e.saml = startSAML(t)
-	e.seed()
-	return e
+	svc := e.svc
+	mux.HandleFunc("GET /test/begin", func(w http.ResponseWriter, r *http.Request) { begin(svc, w, r) })
+	mux.HandleFunc("GET /test/return", func(w http.ResponseWriter, r *http.Request) { finish(svc, w, r) })
+	return mux
 }
 
-func (e *env) begin(w http.ResponseWriter, r *http.Request) {
-	e.svc.Begin(w, r, &login.Flow{
+func begin(svc *login.Service, w http.ResponseWriter, r *http.Request) {
+	svc.Begin(w, r, &login.Flow{
 		Protocol: login.ProtocolOIDC, RP: "app", RPName: "Test App",
 		ReturnTo: "/test/return?", Request: json.RawMessage(`{}`),
 		ForceLogin: r.URL.Query().Has("force"),
 	})
 }
 
-func (e *env) finish(w http.ResponseWriter, r *http.Request) {
-	f, err := e.svc.Finish(w, r)
+func finish(svc *login.Service, w http.ResponseWriter, r *http.Request) {
+	f, err := svc.Finish(w, r)
 	if err != nil {
-		e.svc.ShowError(w, r, err)
+		svc.ShowError(w, r, err)
 		return
 	}
 	res := result{UserID: f.UserID, AMR: f.AMR, SessionID: f.SessionID, Error: f.Error}
 	if f.SessionID != "" {
-		if s, err := e.svc.GetSession(r.Context(), f.SessionID); err == nil {
+		if s, err := svc.GetSession(r.Context(), f.SessionID); err == nil {
 			res.ACR = s.ACR
 		}
 	}
