@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/clients"
 	"gatehouse/keys"
+	"gatehouse/mail"
 	"gatehouse/passwords"
 	"gatehouse/provider/policy"
 	"gatehouse/seed"
@@ -41,6 +42,11 @@ type Deps struct {
 	// instead of exhausting memory (each argon2id hash takes memory_kib).
 	Hashes  chan struct{}
 	Metrics *prometheus.Registry
+	// Mail delivers through mail.smtp from a retrying queue, or writes to
+	// the log when no server is configured.
+	Mail mail.Sender
+
+	mailQueue *mail.Queue // closed, and drained, by Close
 
 	// Timings records how long each start-up step took, for the ready log.
 	Timings []slog.Attr
@@ -90,12 +96,33 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 	step("keys", t)
 
 	d.Clients = clients.NewRegistry(d.Store, d.Ephemeral, 30*time.Second, now)
+
+	if cfg.Mail.SMTP == "" {
+		d.Mail = mail.NewLog(logger)
+	} else {
+		smtp, err := mail.NewSMTP(mail.SMTPConfig{Addr: cfg.Mail.SMTP, From: cfg.Mail.From,
+			Username: cfg.Mail.Username, Password: cfg.Mail.Password, Now: now})
+		if err != nil {
+			return nil, err
+		}
+		d.mailQueue = mail.NewQueue(smtp, logger)
+		d.Mail = d.mailQueue
+	}
 	return d, nil
 }
 
-// Close releases the stores.
+// mailDrain bounds how long Close waits for queued mail at shutdown.
+const mailDrain = 10 * time.Second
+
+// Close delivers the mail still queued (for a while), then releases the
+// stores.
 func (d *Deps) Close() error {
 	var errs []error
+	if d.mailQueue != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mailDrain)
+		errs = append(errs, d.mailQueue.Close(ctx))
+		cancel()
+	}
 	if d.Ephemeral != nil {
 		errs = append(errs, d.Ephemeral.Close())
 	}

@@ -42,6 +42,9 @@ type cli struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown; restoring the default
+	// handling then lets a second one end the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), now: time.Now}
 	os.Exit(c.run(ctx, os.Args[1:]))
 }
