@@ -255,3 +255,34 @@ func TestApplyUpdatesInPlace(t *testing.T) {
 		t.Errorf("audit events = %d, want one per apply that changed something", len(events))
 	}
 }
+
+// TestConcurrentApply is two nodes starting at once with the same seed (as
+// `serve --demo` on every node of a cluster does): both succeed, and the
+// records exist once.
+func TestConcurrentApply(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			box := newBox(t)
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() {
+					a := &seed.Applier{Store: st, Box: box, Params: cheap}
+					_, err := a.Apply(ctx, seed.Demo())
+					errs <- err
+				}()
+			}
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatalf("concurrent apply: %v", err)
+				}
+			}
+			s := snap(t, st)
+			if len(s.Partners) != 1 || s.UserCount != 6 || len(s.Clients) != 2 {
+				t.Fatalf("after two concurrent applies: %d partners, %d users, %d clients",
+					len(s.Partners), s.UserCount, len(s.Clients))
+			}
+		})
+	}
+}
