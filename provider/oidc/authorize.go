@@ -56,17 +56,20 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		ForceLogin:   checked.prompt["login"],
 		RequireMFA:   slices.Contains(strings.Fields(form.Get("acr_values")), "mfa"),
 	}
-	if cur, ok := p.cfg.Login.Current(r); ok {
-		if checked.maxAge >= 0 && now.Sub(cur.AuthTime) > time.Duration(checked.maxAge)*time.Second {
-			f.ForceLogin = true
+	// The session matters here only for these; otherwise Begin reads it.
+	if checked.maxAge >= 0 || checked.hint != nil || f.Passive {
+		if cur, ok := p.cfg.Login.Current(r); ok {
+			if checked.maxAge >= 0 && now.Sub(cur.AuthTime) > time.Duration(checked.maxAge)*time.Second {
+				f.ForceLogin = true
+			}
+			// A hint naming someone else: this session does not answer it.
+			if checked.hint != nil && checked.hint.Sub != cur.UserID {
+				f.ForceLogin = true
+			}
+		} else if f.Passive {
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("There is no sign-in session and prompt=none forbids showing the sign-in page."))
+			return
 		}
-		// A hint naming someone else: this session does not answer it.
-		if checked.hint != nil && checked.hint.Sub != cur.UserID {
-			f.ForceLogin = true
-		}
-	} else if f.Passive {
-		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("There is no sign-in session and prompt=none forbids showing the sign-in page."))
-		return
 	}
 	if f.Passive && f.ForceLogin {
 		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The request needs a new sign-in, and prompt=none forbids showing the sign-in page."))

@@ -29,9 +29,10 @@ type session struct {
 
 var _ openid.Session = (*session)(nil)
 
-func newSession() *session {
-	return &session{Claims: &fjwt.IDTokenClaims{}, Headers: &fjwt.Headers{}}
-}
+// newSession is the empty session fosite fills. The ID token's claims
+// and headers are made when first asked for, so that a client's own
+// session (client credentials) stores nothing of them.
+func newSession() *session { return &session{} }
 
 func (s *session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
 	if s.ExpiresAt == nil {
