@@ -353,3 +353,15 @@ func formOf(p page, fields map[string]string) map[string][]string {
 	}
 	return form
 }
+
+func TestDeactivatedWhileSigningIn(t *testing.T) {
+	e := newEnv(t, options{})
+	secret, _, _ := e.browser().enrolTOTP("", "carol@acme.example")
+	e.clock.Advance(30 * time.Second)
+	b := e.browser()
+	p := b.signIn("", "carol@acme.example")
+	e.updateUser("u-carol", func(u *storage.User) { u.Active = false })
+	if r := b.submit(p, map[string]string{"code": e.code(secret)}).result(t); r.Error != "access_denied" || r.SessionID != "" {
+		t.Fatalf("deactivated mid-sign-in: %+v", r)
+	}
+}

@@ -34,6 +34,7 @@ const (
 	textBadCode   = "That code is not right, or it was already used. Try again."
 	textBadKey    = "Your passkey or security key could not be verified. Try again, or enter a code."
 	textLocked    = "This account is locked after too many failed sign-ins. Ask your administrator to unlock it."
+	textInactive  = "This account is not active."
 	textSMSOff    = "Text messages are not available for this account."
 	textSMSLimit  = "Too many codes were sent. Wait ten minutes, or use another way to sign in."
 	textSMSFailed = "The text message could not be sent. Try again in a moment, or use another way to sign in."
@@ -67,6 +68,11 @@ func (s *challengeStep) Serve(w http.ResponseWriter, r *http.Request, t *login.T
 	}
 	if r.Method != http.MethodPost {
 		s.render(w, r, t, u, factors, http.StatusOK, "", "")
+		return
+	}
+	if !u.Active {
+		// Deactivated while signing in.
+		t.Fail(w, r, login.ErrAccessDenied, textInactive)
 		return
 	}
 	if u.Locked(m.now()) {

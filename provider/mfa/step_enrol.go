@@ -70,6 +70,11 @@ func (s *enrolStep) Serve(w http.ResponseWriter, r *http.Request, t *login.Turn)
 		s.render(w, r, t, u, secret, http.StatusOK, "")
 		return
 	}
+	if !u.Active {
+		// Deactivated while signing in.
+		t.Fail(w, r, login.ErrAccessDenied, textInactive)
+		return
+	}
 	if u.Locked(m.now()) {
 		s.render(w, r, t, u, secret, http.StatusForbidden, textLocked)
 		return
