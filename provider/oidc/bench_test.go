@@ -254,4 +254,3 @@ func (c *countingStore) CreateRefreshToken(ctx context.Context, t storage.Refres
 	c.reads.Add(1)
 	return c.Store.CreateRefreshToken(ctx, t)
 }
-
