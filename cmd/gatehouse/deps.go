@@ -54,8 +54,8 @@ type Deps struct {
 
 // openDeps opens the stores, migrates, and loads the keys. On error,
 // whatever was opened is closed.
-func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() time.Time) (d *Deps, err error) {
-	d = &Deps{
+func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() time.Time) (*Deps, error) {
+	d := &Deps{
 		Config:    cfg,
 		Logger:    logger,
 		Now:       now,
@@ -64,8 +64,9 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 		Hashes:    make(chan struct{}, cfg.Security.MaxConcurrentHashes),
 		Metrics:   prometheus.NewRegistry(),
 	}
+	opened := false
 	defer func() {
-		if err != nil {
+		if !opened {
 			d.Close()
 		}
 	}()
@@ -73,6 +74,7 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 		d.Timings = append(d.Timings, slog.Duration(name, time.Since(t).Round(time.Microsecond)))
 	}
 
+	var err error
 	t := time.Now()
 	if d.Store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
@@ -80,9 +82,13 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 	step("database", t)
 
 	t = time.Now()
-	if d.Ephemeral, err = ephemeral.Open(ctx, cfg.Redis.URL, cfg.Redis.Prefix); err != nil {
+	// Through a local: a failed Open may return a typed nil that would
+	// look like a store to Close.
+	eph, err := ephemeral.Open(ctx, cfg.Redis.URL, cfg.Redis.Prefix)
+	if err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
+	d.Ephemeral = eph
 	step("ephemeral", t)
 
 	t = time.Now()
@@ -108,6 +114,7 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 		d.mailQueue = mail.NewQueue(smtp, logger)
 		d.Mail = d.mailQueue
 	}
+	opened = true
 	return d, nil
 }
 

@@ -296,3 +296,35 @@ func loadJWKS(t *testing.T, dir string) map[string]bool {
 	}
 	return out
 }
+
+// TestUnreachableBackendsEndWithTheKey starts with a database or Redis that
+// does not answer: the process ends with status 1 and names the key.
+func TestUnreachableBackendsEndWithTheKey(t *testing.T) {
+	t.Chdir(t.TempDir())
+	closed := func() string { // a local port nothing listens on
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"redis", []string{"GATEHOUSE_REDIS_URL=redis://" + closed() + "/0"}, "redis.url: "},
+		{"postgres", []string{"GATEHOUSE_STORAGE_DSN=postgres://postgres@" + closed() + "/x?sslmode=disable",
+			"GATEHOUSE_SECURITY_ENCRYPTION_KEY=" + strings.Repeat("ab", 32)}, "storage.dsn: "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := gatehouse(t, append(c.env, "GATEHOUSE_LISTEN=127.0.0.1:0"), "serve")
+			if r.code != exitFailed || !strings.Contains(r.stderr, c.want) {
+				t.Fatalf("exit %d, want %d naming %q:\n%s", r.code, exitFailed, c.want, r.stderr)
+			}
+		})
+	}
+}
