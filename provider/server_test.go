@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/provider"
 	"gatehouse/storage/ephemeral/ephemeraltest"
+	"gatehouse/storage/sql/sqltest"
 )
 
 // syncBuffer collects log output written from the server's goroutines.
@@ -95,6 +96,20 @@ func TestReadyz(t *testing.T) {
 		resp, body := get(t, ts.URL+"/readyz")
 		if resp.StatusCode != 200 {
 			t.Fatalf("readyz = %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("database down", func(t *testing.T) {
+		db := sqltest.SQLite(t)
+		ts, _ := newTestServer(t, func(c *provider.ServerConfig) { c.Store = db })
+		if resp, body := get(t, ts.URL+"/readyz"); resp.StatusCode != 200 {
+			t.Fatalf("readyz before close = %d %s", resp.StatusCode, body)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := get(t, ts.URL+"/readyz")
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"down":["database"]`) {
+			t.Fatalf("readyz = %d %s, want 503 naming the database", resp.StatusCode, body)
 		}
 	})
 	t.Run("ephemeral down", func(t *testing.T) {
