@@ -45,8 +45,16 @@ type Config struct {
 	Box       *keys.Box
 	Keys      *keys.Manager
 	// HTTPClient reaches the upstream providers (discovery, JWKS, token
-	// endpoint, SAML metadata). A client with a 10 s timeout when nil.
+	// endpoint, SAML metadata). When nil, a client that refuses loopback,
+	// private and link-local addresses (see AllowPrivateUpstreams).
 	HTTPClient *http.Client
+	// AllowPrivateUpstreams lets the default client reach loopback and
+	// private addresses: an identity provider on the same host or network,
+	// in development. Off, a partner's admin cannot make Gatehouse probe its
+	// internal network through a connection's URLs.
+	AllowPrivateUpstreams bool
+	// Timeout bounds every request to an upstream provider; 10 s when zero.
+	Timeout time.Duration
 	// CacheTTL is how long discovery documents and IdP metadata are reused;
 	// 1h when zero.
 	CacheTTL time.Duration
@@ -62,8 +70,7 @@ type Config struct {
 const (
 	DefaultCacheTTL = time.Hour
 	DefaultStateTTL = 10 * time.Minute
-	// upstreamTimeout bounds every request to an upstream provider.
-	upstreamTimeout = 10 * time.Second
+	DefaultTimeout  = 10 * time.Second
 	// maxDocument bounds a discovery document, a JWKS or SAML metadata.
 	maxDocument = 1 << 20
 )
@@ -113,8 +120,11 @@ func New(cfg Config) (*Federation, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("federation: Config.Issuer %q is not an absolute URL", cfg.Issuer)
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: upstreamTimeout}
+		cfg.HTTPClient = upstreamClient(cfg.Timeout, cfg.AllowPrivateUpstreams)
 	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = DefaultCacheTTL

@@ -83,6 +83,8 @@ type env struct {
 	srv   *httptest.Server
 	oidc  *oidcUpstream
 	saml  *samlUpstream
+	// timeout is the federation's upstream timeout (default when zero).
+	timeout time.Duration
 }
 
 // result is what /test/return answers.
@@ -106,13 +108,14 @@ func newEnv(t *testing.T) *env {
 type options struct {
 	backend func(t *testing.T, c *clock) (storage.Store, storage.Ephemeral)
 	nodes   int
+	timeout time.Duration
 }
 
 func newEnvWith(t *testing.T, o options) *env {
 	t.Helper()
 	templates.Must()
 	c := &clock{t: time.Now()}
-	e := &env{t: t, clock: c}
+	e := &env{t: t, clock: c, timeout: o.timeout}
 	if o.backend != nil {
 		e.store, e.eph = o.backend(t, c)
 	} else {
@@ -169,6 +172,8 @@ func (e *env) node() *http.ServeMux {
 	e.fed, err = federation.New(federation.Config{
 		Issuer: issuer, Store: e.store, Ephemeral: e.eph, Login: e.svc,
 		Box: e.box, Keys: e.keys, Now: c.Now, Logger: quiet(),
+		// The upstream providers of the tests listen on 127.0.0.1.
+		AllowPrivateUpstreams: true, Timeout: e.timeout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +304,7 @@ type oidcUpstream struct {
 	mu         sync.Mutex
 	deny       string
 	tamper     func(map[string]any)
+	delay      time.Duration // before answering the token endpoint, once
 	authorized int
 	lastAuth   url.Values
 }
@@ -350,6 +356,17 @@ func (u *oidcUpstream) middleware(next http.Handler) http.Handler {
 				return
 			}
 		case mockoidc.TokenEndpoint:
+			u.mu.Lock()
+			delay := u.delay
+			u.delay = 0
+			u.mu.Unlock()
+			if delay > 0 {
+				select {
+				case <-time.After(delay):
+				case <-r.Context().Done():
+					return
+				}
+			}
 			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
 			body := rec.Body.Bytes()

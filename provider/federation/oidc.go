@@ -27,7 +27,7 @@ func (f *Federation) discover(ctx context.Context, c storage.Connection) (*oidc.
 	if c.Issuer == "" {
 		return nil, fmt.Errorf("%w: connection %s has no issuer", errMisconfigured, c.ID)
 	}
-	ctx, cancel := context.WithTimeout(f.clientContext(ctx), upstreamTimeout)
+	ctx, cancel := context.WithTimeout(f.clientContext(ctx), f.cfg.Timeout)
 	defer cancel()
 	p, err := oidc.NewProvider(ctx, c.Issuer)
 	if err != nil {
@@ -124,7 +124,7 @@ func (f *Federation) exchangeOIDC(ctx context.Context, c storage.Connection, pen
 	if err != nil {
 		return identity{}, upstreamErr{kind: failMisconfigured, err: err}
 	}
-	ctx, cancel := context.WithTimeout(f.clientContext(ctx), upstreamTimeout)
+	ctx, cancel := context.WithTimeout(f.clientContext(ctx), f.cfg.Timeout)
 	defer cancel()
 	tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(pend.Verifier))
 	if err != nil {
@@ -132,7 +132,7 @@ func (f *Federation) exchangeOIDC(ctx context.Context, c storage.Connection, pen
 		switch {
 		case errors.As(err, &re):
 			return identity{}, upstreamErr{kind: failRefused, err: err}
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 			return identity{}, upstreamErr{kind: failTimeout, err: err}
 		default:
 			return identity{}, upstreamErr{kind: failUnreachable, err: err}

@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
+
+	"gatehouse/provider/federation"
 )
 
 func oliviaUpstream() *mockoidc.MockUser {
@@ -367,5 +370,58 @@ func TestOIDCDiscoveryFailureClearPage(t *testing.T) {
 	p := e.browser().signIn("olivia@acme.example", "")
 	if p.status != http.StatusBadGateway || !strings.Contains(p.message(), "Gatehouse cannot reach Acme Entra") || p.link("federation-retry") == "" {
 		t.Fatalf("discovery failure: %d %s\n%s", p.status, p.url, p.body)
+	}
+}
+
+func TestOIDCTokenEndpointTimeout(t *testing.T) {
+	e := newEnvWith(t, options{timeout: 300 * time.Millisecond})
+	e.oidc.next(oliviaUpstream())
+	e.oidc.mu.Lock()
+	e.oidc.delay = 2 * time.Second
+	e.oidc.mu.Unlock()
+	b := e.browser()
+	p := b.signIn("olivia@acme.example", "")
+	if p.status != http.StatusGatewayTimeout || !strings.Contains(p.message(), "Acme Entra did not answer in time") {
+		t.Fatalf("timeout: %d %s\n%s", p.status, p.message(), p.body)
+	}
+	// The flow lives on: try again.
+	e.oidc.next(oliviaUpstream())
+	if r := b.get(p.link("federation-retry")).result(t); r.UserID != "u-olivia" {
+		t.Fatalf("retry: %+v", r)
+	}
+}
+
+func TestUpstreamOnPrivateAddressRefused(t *testing.T) {
+	e := newEnv(t)
+	f, err := federation.New(federation.Config{
+		Issuer: e.srv.URL, Store: e.store, Ephemeral: e.eph, Login: e.svc, Box: e.box, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.Test(context.Background(), "acme-oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := find(rep, "discovery")
+	if rep.OK || c.OK || !strings.Contains(c.Detail, "loopback, private or link-local address") {
+		t.Fatalf("private upstream: %+v", rep)
+	}
+}
+
+func TestOIDCFreshSignInAskedUpstream(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	e.oidc.next(oliviaUpstream())
+	b.signIn("olivia@acme.example", "").result(t)
+	if e.oidc.lastAuth.Has("prompt") {
+		t.Fatalf("an ordinary sign-in asked for prompt: %v", e.oidc.lastAuth)
+	}
+	// The relying party demands a fresh sign-in: so does Gatehouse upstream.
+	e.oidc.next(oliviaUpstream())
+	p := b.get("/test/begin?force")
+	r := b.submit(p, map[string]string{"username": "olivia@acme.example"}).result(t)
+	if r.UserID != "u-olivia" || e.oidc.lastAuth.Get("prompt") != "login" {
+		t.Fatalf("forced sign-in: %+v, upstream asked %v", r, e.oidc.lastAuth)
 	}
 }

@@ -116,7 +116,7 @@ func (f *Federation) testOIDC(ctx context.Context, c storage.Connection) []Check
 	wellKnown := strings.TrimSuffix(c.Issuer, "/") + "/.well-known/openid-configuration"
 	raw, err := f.fetch(ctx, wellKnown)
 	if err != nil {
-		add("discovery", false, "%s", describeFetch(wellKnown, err, "discovery document"))
+		add("discovery", false, "%s", f.describeFetch(wellKnown, err, "discovery document"))
 		return out
 	}
 	var doc discoveryDoc
@@ -158,7 +158,7 @@ func (f *Federation) testOIDC(ctx context.Context, c storage.Connection) []Check
 	}
 	kraw, err := f.fetch(ctx, doc.JWKSURL)
 	if err != nil {
-		add("signing keys", false, "%s", describeFetch(doc.JWKSURL, err, "signing keys"))
+		add("signing keys", false, "%s", f.describeFetch(doc.JWKSURL, err, "signing keys"))
 		return out
 	}
 	var jwks struct {
@@ -192,7 +192,7 @@ func (f *Federation) testSAML(ctx context.Context, c storage.Connection) []Check
 		var err error
 		raw, err = f.fetch(ctx, c.MetadataURL)
 		if err != nil {
-			add("metadata", false, "%s", describeFetch(c.MetadataURL, err, "metadata"))
+			add("metadata", false, "%s", f.describeFetch(c.MetadataURL, err, "metadata"))
 			return out
 		}
 		add("metadata", true, "Fetched the identity provider's metadata from %s.", c.MetadataURL)
@@ -302,7 +302,7 @@ func loopback(host string) bool {
 }
 
 // describeFetch says in plain words why a document could not be had.
-func describeFetch(rawURL string, err error, what string) string {
+func (f *Federation) describeFetch(rawURL string, err error, what string) string {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var status *statusError
@@ -317,6 +317,8 @@ func describeFetch(rawURL string, err error, what string) string {
 	switch {
 	case errors.Is(err, errMisconfigured):
 		return fmt.Sprintf("%q is not a URL Gatehouse can fetch.", rawURL)
+	case errors.Is(err, errPrivateAddress):
+		return fmt.Sprintf("%s is on a loopback, private or link-local address, which Gatehouse does not contact for a partner's connection. Use the provider's public URL.", host)
 	case errors.As(err, &status):
 		switch status.status {
 		case 404:
@@ -329,7 +331,7 @@ func describeFetch(rawURL string, err error, what string) string {
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("The host %s could not be found (DNS). Check the URL's spelling.", dnsErr.Name)
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return fmt.Sprintf("%s did not answer within %s.", host, upstreamTimeout)
+		return fmt.Sprintf("%s did not answer within %s.", host, f.cfg.Timeout)
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalid):
 		return fmt.Sprintf("The TLS certificate of %s is not valid (%v), so Gatehouse cannot trust it.", host, tlsReason(err))
 	case errors.As(err, &opErr) && opErr.Op == "dial":

@@ -53,7 +53,7 @@ func (f *Federation) metadataBytes(ctx context.Context, c storage.Connection) ([
 // fetch GETs a document from an upstream provider: with a timeout, at most
 // maxDocument bytes, and only a 200 counts.
 func (f *Federation) fetch(ctx context.Context, rawURL string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {

@@ -84,7 +84,9 @@ func (s *step) Serve(w http.ResponseWriter, r *http.Request, t *login.Turn) {
 		f.fail(w, r, err, "")
 		return
 	}
-	trip := trip{conn: conn, flow: t.Flow, user: u, again: attempts > 0}
+	// A relying party that asked for a fresh sign-in (prompt=login,
+	// max_age, ForceAuthn) gets one upstream too, as does a second try.
+	trip := trip{conn: conn, flow: t.Flow, user: u, again: attempts > 0 || t.Flow.ForceLogin}
 
 	var to string
 	switch conn.Type {
@@ -118,7 +120,7 @@ func (f *Federation) upstreamDown(w http.ResponseWriter, r *http.Request, c stor
 		return
 	}
 	f.log.Warn("federation: cannot start a sign-in at the connection", "connection", c.ID, "err", err)
-	if errors.Is(err, errMisconfigured) {
+	if errors.Is(err, errMisconfigured) || errors.Is(err, errPrivateAddress) {
 		f.show(w, r, problem{
 			Status: http.StatusServiceUnavailable,
 			Title:  "Sign-in not set up correctly",
