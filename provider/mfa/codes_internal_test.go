@@ -141,6 +141,18 @@ func TestNewChecksConfig(t *testing.T) {
 	if m.cfg.RPID != "id.example.com" || len(m.cfg.RPOrigins) != 1 || m.cfg.RPOrigins[0] != "https://id.example.com:8443" || m.SMSEnabled() {
 		t.Fatalf("derived %q %v sms %v", m.cfg.RPID, m.cfg.RPOrigins, m.SMSEnabled())
 	}
+	if !m.PasskeysEnabled() {
+		t.Fatal("passkeys off for a host name")
+	}
+	// An address cannot be a WebAuthn relying party: passkeys are off,
+	// unless the address was asked for explicitly.
+	ip, err := New(Config{Issuer: "http://127.0.0.1:8080", Directory: m.dir, Ephemeral: m.eph, Box: box, CurrentUser: m.cfg.CurrentUser})
+	if err != nil || ip.PasskeysEnabled() {
+		t.Fatalf("issuer on an address: %v, passkeys %v", err, err == nil && ip.PasskeysEnabled())
+	}
+	if _, err := New(Config{Issuer: "http://127.0.0.1:8080", RPID: "127.0.0.1", Directory: m.dir, Ephemeral: m.eph, Box: box, CurrentUser: m.cfg.CurrentUser}); err == nil || !strings.Contains(err.Error(), "RPID") {
+		t.Fatalf("explicit address as RPID: %v", err)
+	}
 	if steps := m.Steps(); len(steps) != 2 || steps[0].Name() != "mfa-enrol" || steps[1].Name() != "mfa" {
 		t.Fatalf("steps %v", steps)
 	}

@@ -70,7 +70,8 @@
 // # WebAuthn
 //
 // Built on github.com/go-webauthn/webauthn. The relying party ID and origin
-// come from the issuer. Credentials are stored as the library's Credential
+// come from the issuer; an issuer on an IP address cannot have passkeys
+// (WebAuthn forbids it), so they are off there and codes still work. Credentials are stored as the library's Credential
 // JSON in Factor.Secret, with the sign counter also in Factor.Counter;
 // user verification is required unless configured otherwise; a counter
 // that does not increase refuses the assertion. Ceremonies wait in the

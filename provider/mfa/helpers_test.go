@@ -96,6 +96,7 @@ type options struct {
 	// localhost serves the issuer as http://localhost:PORT, a secure
 	// context where a real browser allows WebAuthn.
 	localhost bool
+	issuer    string // instead of the default
 }
 
 func newEnv(t *testing.T, o options) *env {
@@ -120,6 +121,9 @@ func newEnv(t *testing.T, o options) *env {
 	e.srv = httptest.NewUnstartedServer(mux)
 	t.Cleanup(e.srv.Close)
 	iss := issuer
+	if o.issuer != "" {
+		iss = o.issuer
+	}
 	if o.localhost {
 		_, port, _ := net.SplitHostPort(e.srv.Listener.Addr().String())
 		iss = "http://localhost:" + port

@@ -125,6 +125,7 @@ func New(cfg Config) (*MFA, error) {
 	if cfg.CurrentUser == nil {
 		problems = append(problems, "CurrentUser is required")
 	}
+	explicitRPID := cfg.RPID != ""
 	if cfg.RPID == "" || len(cfg.RPOrigins) == 0 {
 		u, err := url.Parse(cfg.Issuer)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -176,20 +177,33 @@ func New(cfg Config) (*MFA, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	wa, err := webauthn.New(&webauthn.Config{
-		RPID:          cfg.RPID,
-		RPDisplayName: cfg.RPName,
-		RPOrigins:     cfg.RPOrigins,
-		AuthenticatorSelection: protocol.AuthenticatorSelection{
-			// A passkey where the authenticator can keep one; a plain
-			// security key otherwise.
-			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
-			UserVerification: uv,
-		},
-		AttestationPreference: protocol.PreferNoAttestation,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("mfa: WebAuthn relying party: %w", err)
+	// WebAuthn forbids an IP address as relying party ID, so an issuer
+	// such as http://127.0.0.1:8080 gets no passkeys (codes still work);
+	// one named explicitly must be valid.
+	rpIDValid := protocol.ValidateRPID(cfg.RPID) == nil
+	if !rpIDValid && explicitRPID {
+		return nil, fmt.Errorf("mfa: RPID %q is not a valid WebAuthn relying party ID (a host name, not an address)", cfg.RPID)
+	}
+	var wa *webauthn.WebAuthn
+	if rpIDValid {
+		var err error
+		wa, err = webauthn.New(&webauthn.Config{
+			RPID:          cfg.RPID,
+			RPDisplayName: cfg.RPName,
+			RPOrigins:     cfg.RPOrigins,
+			AuthenticatorSelection: protocol.AuthenticatorSelection{
+				// A passkey where the authenticator can keep one; a plain
+				// security key otherwise.
+				ResidentKey:      protocol.ResidentKeyRequirementPreferred,
+				UserVerification: uv,
+			},
+			AttestationPreference: protocol.PreferNoAttestation,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("mfa: WebAuthn relying party: %w", err)
+		}
+	} else {
+		cfg.Logger.Warn("mfa: passkeys are off: the issuer's host is not a valid WebAuthn relying party ID", "rp_id", cfg.RPID)
 	}
 	m := &MFA{
 		cfg:  cfg,
@@ -213,6 +227,10 @@ func New(cfg Config) (*MFA, error) {
 func (m *MFA) Steps() []login.Step {
 	return []login.Step{m.enrol, m.challenge}
 }
+
+// PasskeysEnabled reports whether WebAuthn is on: the relying party ID
+// (the issuer's host) must be a host name, not an IP address.
+func (m *MFA) PasskeysEnabled() bool { return m.wa != nil }
 
 // SMSEnabled reports whether the SMS factor is on.
 func (m *MFA) SMSEnabled() bool { return m.sms != nil }

@@ -44,8 +44,9 @@ type securityPage struct {
 	RecoveryLeft int
 	HasFactor    bool
 
-	SMSEnabled bool
-	Phone      string // to prefill the SMS form
+	SMSEnabled      bool
+	PasskeysEnabled bool
+	Phone           string // to prefill the SMS form
 }
 
 type factorView struct {
@@ -119,14 +120,15 @@ func (m *MFA) renderSecurity(w http.ResponseWriter, r *http.Request, u storage.U
 		return v
 	}
 	d := securityPage{
-		Name:         u.Name,
-		Email:        u.Email,
-		Required:     policy.FactorMandatory(string(u.Kind), partnerRequires),
-		Notice:       notice,
-		RecoveryLeft: len(ofKind(factors, storage.FactorRecovery)),
-		HasFactor:    n > 0,
-		SMSEnabled:   m.sms != nil,
-		Phone:        u.Phone,
+		Name:            u.Name,
+		Email:           u.Email,
+		Required:        policy.FactorMandatory(string(u.Kind), partnerRequires),
+		Notice:          notice,
+		RecoveryLeft:    len(ofKind(factors, storage.FactorRecovery)),
+		HasFactor:       n > 0,
+		SMSEnabled:      m.sms != nil,
+		PasskeysEnabled: m.wa != nil,
+		Phone:           u.Phone,
 	}
 	for _, f := range factors {
 		switch f.Kind {

@@ -19,6 +19,10 @@ import (
 const passkeyPath = securityPath + "/webauthn"
 
 func (m *MFA) passkeyOptions(w http.ResponseWriter, r *http.Request) {
+	if m.wa == nil {
+		web.WriteError(w, &web.APIError{Status: http.StatusNotFound, Code: "not_available", Description: "passkeys are not available on this server"})
+		return
+	}
 	uid, sid, ok := m.cfg.CurrentUser(r)
 	if !ok {
 		web.WriteError(w, &web.APIError{Status: http.StatusUnauthorized, Code: "login_required", Description: "sign in first"})

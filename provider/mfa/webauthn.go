@@ -86,9 +86,12 @@ func (m *MFA) saveCeremony(ctx context.Context, key string, s *webauthn.SessionD
 }
 
 // takeCeremony returns the ceremony under key once; errWebAuthn when there
-// is none (never begun, expired, or already answered).
+// is none (never begun, expired, or already answered, or passkeys are off).
 func (m *MFA) takeCeremony(ctx context.Context, key string) (webauthn.SessionData, error) {
 	var s webauthn.SessionData
+	if m.wa == nil {
+		return s, fmt.Errorf("%w: passkeys are off", errWebAuthn)
+	}
 	b, err := m.eph.Take(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return s, fmt.Errorf("%w: no ceremony waiting", errWebAuthn)
@@ -106,6 +109,9 @@ func (m *MFA) takeCeremony(ctx context.Context, key string) (webauthn.SessionDat
 // the options as JSON for navigator.credentials.get; "" when the user has
 // no credential.
 func (m *MFA) beginLogin(ctx context.Context, key string, u storage.User, factors []storage.Factor) (string, error) {
+	if m.wa == nil {
+		return "", nil
+	}
 	wu, _ := m.newWAUser(u, factors)
 	if len(wu.creds) == 0 {
 		return "", nil
@@ -167,9 +173,12 @@ func (m *MFA) finishLogin(ctx context.Context, key string, u storage.User, facto
 }
 
 // beginRegistration starts a registration and returns the options as JSON
-// for navigator.credentials.create. The user's credentials are excluded,
-// so one authenticator is not registered twice.
+// for navigator.credentials.create (nil when passkeys are off). The user's
+// credentials are excluded, so one authenticator is not registered twice.
 func (m *MFA) beginRegistration(ctx context.Context, key string, u storage.User, factors []storage.Factor) ([]byte, error) {
+	if m.wa == nil {
+		return nil, nil
+	}
 	wu, _ := m.newWAUser(u, factors)
 	creation, session, err := m.wa.BeginRegistration(wu,
 		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),

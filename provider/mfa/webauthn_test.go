@@ -177,3 +177,22 @@ func TestPasskeyAtEnrolment(t *testing.T) {
 		t.Fatalf("passkey sign-in: %+v", r)
 	}
 }
+
+// An issuer on an IP address cannot have passkeys; codes still work.
+func TestPasskeysOffOnAnAddress(t *testing.T) {
+	e := newEnv(t, options{issuer: "http://127.0.0.1:8080"})
+	b := e.browser()
+	p := b.signIn("", "carol@acme.example")
+	if !p.is(enrolPath, http.StatusOK) || strings.Contains(p.body, "webauthn-register") {
+		t.Fatalf("enrolment page: %d %s", p.status, p.url)
+	}
+	p = b.submit(p, map[string]string{"code": e.code(totpSecret(t, p))})
+	b.submit(p, nil).result(t)
+	p = b.get("/account/security")
+	if !strings.Contains(p.body, "Passkeys are not available") || strings.Contains(p.body, "webauthn-register") {
+		t.Fatal("the security page offers passkeys")
+	}
+	if got := b.post("/account/security/webauthn/options", url.Values{"csrf_token": {hiddenValue(t, p, "csrf_token")}}); got.status != http.StatusNotFound {
+		t.Fatalf("options: %d", got.status)
+	}
+}
