@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
@@ -110,18 +112,22 @@ func withAssertionAlg(ctx context.Context, form url.Values) context.Context {
 	return context.WithValue(ctx, assertionAlgKey, h.Alg)
 }
 
-// GetClient is fosite's client lookup: the registry's cached client.
-func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	if id == "" || len(id) > 128 {
-		return nil, fosite.ErrNotFound
-	}
-	rc, err := s.clients.Client(ctx, id)
+// jwksFetcher fetches a private_key_jwt client's jwks_uri with fosite's
+// cached fetcher, and reports a key set it cannot get as the client's
+// fault (invalid_client) rather than a server error.
+type jwksFetcher struct{ inner fosite.JWKSFetcherStrategy }
+
+func newJWKSFetcher(hc *http.Client) *jwksFetcher {
+	return &jwksFetcher{inner: fosite.NewDefaultJWKSFetcherStrategy(
+		fosite.JWKSFetcherWithHTTPClient(retryableClient(hc)),
+		fosite.JKWKSFetcherWithDefaultTTL(10*time.Minute),
+	)}
+}
+
+func (j *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache bool) (*jose.JSONWebKeySet, error) {
+	set, err := j.inner.Resolve(ctx, location, ignoreCache)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, fosite.ErrInvalidClient.WithHintf("The client's jwks_uri could not be fetched or read: %s", fosite.ErrorToRFC6749Error(err).GetDescription()).WithWrap(err)
 	}
-	c := &client{c: rc}
-	if alg, ok := ctx.Value(assertionAlgKey).(string); ok {
-		c.assertionAlg = alg
-	}
-	return c, nil
+	return set, nil
 }

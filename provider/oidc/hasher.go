@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"net/http"
 	"runtime"
 	"sync"
-	"time"
 
-	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 
 	"gatehouse/passwords"
@@ -91,24 +88,4 @@ func (h *secretHasher) Compare(ctx context.Context, hash, data []byte) error {
 func (h *secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 	s, err := passwords.Hash(passwords.DefaultParams, string(data))
 	return []byte(s), err
-}
-
-// jwksFetcher fetches a private_key_jwt client's jwks_uri with fosite's
-// cached fetcher, and reports a key set it cannot get as the client's
-// fault (invalid_client) rather than a server error.
-type jwksFetcher struct{ inner fosite.JWKSFetcherStrategy }
-
-func newJWKSFetcher(hc *http.Client) *jwksFetcher {
-	return &jwksFetcher{inner: fosite.NewDefaultJWKSFetcherStrategy(
-		fosite.JWKSFetcherWithHTTPClient(retryableClient(hc)),
-		fosite.JKWKSFetcherWithDefaultTTL(10*time.Minute),
-	)}
-}
-
-func (j *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache bool) (*jose.JSONWebKeySet, error) {
-	set, err := j.inner.Resolve(ctx, location, ignoreCache)
-	if err != nil {
-		return nil, fosite.ErrInvalidClient.WithHintf("The client's jwks_uri could not be fetched or read: %s", fosite.ErrorToRFC6749Error(err).GetDescription()).WithWrap(err)
-	}
-	return set, nil
 }

@@ -65,6 +65,22 @@ func hashKey(s string) string {
 	return b64.EncodeToString(sum[:])
 }
 
+// GetClient is fosite's client lookup: the registry's cached client.
+func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if id == "" || len(id) > 128 {
+		return nil, fosite.ErrNotFound
+	}
+	rc, err := s.clients.Client(ctx, id)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	c := &client{c: rc}
+	if alg, ok := ctx.Value(assertionAlgKey).(string); ok {
+		c.assertionAlg = alg
+	}
+	return c, nil
+}
+
 // codeRecord is everything stored under one authorization code.
 type codeRecord struct {
 	Request storedRequest `json:"request"`
@@ -167,14 +183,14 @@ func (s *store) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fo
 // even a concurrent one, gets ErrInvalidatedAuthorizeCode with the request,
 // and fosite then revokes what the first one issued.
 func (s *store) GetAuthorizeCodeSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	lc, err := s.loadCode(ctx, sig, true)
+	lc, err := s.loadCode(ctx, sig)
 	if err != nil {
 		return nil, err
 	}
 	return lc.req, lc.err
 }
 
-func (s *store) loadCode(ctx context.Context, sig string, exchange bool) (*loadedCode, error) {
+func (s *store) loadCode(ctx context.Context, sig string) (*loadedCode, error) {
 	t, err := txnFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -196,14 +212,12 @@ func (s *store) loadCode(ctx context.Context, sig string, exchange bool) (*loade
 	if lc.req, err = s.request(ctx, lc.rec.Request); err != nil {
 		return nil, err
 	}
-	if exchange {
-		first, err := s.eph.SetNX(ctx, codeUsedKey(sig), []byte("1"), s.p.cfg.AuthCodeTTL)
-		if err != nil {
-			return nil, err
-		}
-		if !first {
-			lc.err = fosite.ErrInvalidatedAuthorizeCode
-		}
+	first, err := s.eph.SetNX(ctx, codeUsedKey(sig), []byte("1"), s.p.cfg.AuthCodeTTL)
+	if err != nil {
+		return nil, err
+	}
+	if !first {
+		lc.err = fosite.ErrInvalidatedAuthorizeCode
 	}
 	t.loaded[sig] = lc
 	return lc, nil
@@ -224,7 +238,7 @@ func (s *store) CreatePKCERequestSession(ctx context.Context, sig string, r fosi
 }
 
 func (s *store) GetPKCERequestSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	lc, err := s.loadCode(ctx, sig, true)
+	lc, err := s.loadCode(ctx, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +268,7 @@ func (s *store) CreateOpenIDConnectSession(ctx context.Context, code string, r f
 // writes the ID token's claims into it, and those must not leak into the
 // session stored with the access and refresh tokens.
 func (s *store) GetOpenIDConnectSession(ctx context.Context, code string, _ fosite.Requester) (fosite.Requester, error) {
-	lc, err := s.loadCode(ctx, opaqueSignature(code), true)
+	lc, err := s.loadCode(ctx, opaqueSignature(code))
 	if err != nil {
 		return nil, err
 	}

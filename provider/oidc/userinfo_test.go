@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
@@ -70,7 +69,6 @@ func TestUserInfo(t *testing.T) {
 			}
 		}
 	})
-	_ = gooidc.ScopeOpenID
 }
 
 // userInfo calls /userinfo with a bearer token and wants 200.
