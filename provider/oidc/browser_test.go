@@ -106,6 +106,9 @@ func (pg *page) kind() string {
 		if _, ok := f.Buttons["consent"]; ok {
 			return "consent"
 		}
+		if _, ok := f.Fields["code"]; ok {
+			return "code"
+		}
 	}
 	return ""
 }
@@ -131,6 +134,8 @@ func (b *browser) run(authURL, user, consent string) (*url.URL, []string) {
 			pg = b.submit(pg, pg.Forms[0], url.Values{"username": {user}, "password": {goodPassword}})
 		case "consent":
 			pg = b.submit(pg, pg.Forms[0], url.Values{"consent": {consent}})
+		case "code":
+			pg = b.submit(pg, pg.Forms[0], url.Values{"code": {"123456"}})
 		default:
 			b.t.Fatalf("stopped at %s (status %d): %s", pg.URL, pg.Status, text(pg.Body))
 		}

@@ -80,7 +80,7 @@ func newEnv(t testing.TB) *env { return newEnvOn(t, sqliteMemory(t), 1) }
 // newEnvOn starts nodes Gatehouse nodes on the same stores behind one
 // address, as behind a load balancer: requests go to them in turn, so a
 // flow begun on one node goes on on another.
-func newEnvOn(t testing.TB, b backends, nodes int) *env {
+func newEnvOn(t testing.TB, b backends, nodes int, steps ...login.Step) *env {
 	t.Helper()
 	templates.Must()
 	ctx := context.Background()
@@ -116,6 +116,7 @@ func newEnvOn(t testing.TB, b backends, nodes int) *env {
 			Ephemeral:      b.eph,
 			PasswordParams: testParams,
 			LoginRateLimit: -1,
+			Steps:          steps,
 			Logger:         quiet,
 		})
 		p, err := oidc.New(oidc.Config{
