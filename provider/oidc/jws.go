@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"time"
 
 	fjwt "github.com/ory/fosite/token/jwt"
 
@@ -125,10 +124,7 @@ func verifyJWT(km *keys.Manager, raw string) (jwsHeader, []byte, error) {
 // the context (withIDTokenAlg): fosite's ID token strategy hands the signer
 // claims and headers but not the client, so idTokenStrategy puts the
 // client's id_token_signed_response_alg there first.
-type signer struct {
-	keys *keys.Manager
-	now  func() time.Time
-}
+type signer struct{ keys *keys.Manager }
 
 var _ fjwt.Signer = (*signer)(nil)
 

@@ -151,7 +151,7 @@ func New(cfg Config) (*Provider, error) {
 		now:    cfg.Now,
 		log:    cfg.Logger,
 	}
-	p.signer = &signer{keys: cfg.Keys, now: cfg.Now}
+	p.signer = &signer{keys: cfg.Keys}
 	p.store = &store{p: p, eph: cfg.Ephemeral, sql: cfg.Store, clients: cfg.Clients}
 	p.tokens = &tokenStrategy{p: p}
 
