@@ -154,16 +154,18 @@ func (m *MFA) assess(ctx context.Context, t *login.Turn) (verdict, []storage.Fac
 func (m *MFA) reassessWithoutPause(ctx context.Context, t *login.Turn, in policy.MFAInput, factors []storage.Factor) (verdict, []storage.Factor, error) {
 	in.PauseNextLogin = false
 	d := policy.MFARequirement(in)
+	optionalPaused := !d.Required && in.EnrolledFactors > 0 && policy.PauseActive(false, in.PauseUntil, in.Now)
 	switch {
 	case d.Required && d.MustEnrol:
 		return verdictEnrol, factors, nil
-	case d.Required, in.EnrolledFactors > 0 && !d.Paused:
+	case d.Required:
 		return verdictChallenge, factors, nil
-	}
-	t.Flow.MFAPaused = d.Paused
-	if d.Paused {
+	case d.Paused || optionalPaused:
+		t.Flow.MFAPaused = true
 		setState(t.Flow, statePaused)
-	} else {
+	case in.EnrolledFactors > 0:
+		return verdictChallenge, factors, nil
+	default:
 		setState(t.Flow, stateNone)
 	}
 	return verdictNone, nil, nil

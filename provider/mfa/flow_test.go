@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -363,5 +364,43 @@ func TestDeactivatedWhileSigningIn(t *testing.T) {
 	e.updateUser("u-carol", func(u *storage.User) { u.Active = false })
 	if r := b.submit(p, map[string]string{"code": e.code(secret)}).result(t); r.Error != "access_denied" || r.SessionID != "" {
 		t.Fatalf("deactivated mid-sign-in: %+v", r)
+	}
+}
+
+// A next-login pause skips the factor for exactly one of several sign-ins
+// racing for it.
+func TestNextLoginPauseUsedOnce(t *testing.T) {
+	e := newEnv(t, options{})
+	e.browser().enrolTOTP("", "carol@acme.example")
+	e.updateUser("u-carol", func(u *storage.User) { u.MFAPauseNextLogin = true })
+	const n = 5
+	pages := make([]page, n)
+	browsers := make([]*browser, n)
+	for i := range browsers {
+		browsers[i] = e.browser()
+		pages[i] = browsers[i].get("/test/begin")
+	}
+	var wg sync.WaitGroup
+	for i := range browsers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pages[i] = browsers[i].submit(pages[i], map[string]string{"username": "carol@acme.example", "password": goodPassword})
+		}()
+	}
+	wg.Wait()
+	paused, asked := 0, 0
+	for _, p := range pages {
+		switch {
+		case p.url.Path == "/test/return":
+			if r := p.result(t); r.MFAPaused && slices.Equal(r.AMR, amrPwd) {
+				paused++
+			}
+		case p.is(challengePath, http.StatusOK):
+			asked++
+		}
+	}
+	if paused != 1 || asked != n-1 {
+		t.Fatalf("%d sign-ins paused, %d asked", paused, asked)
 	}
 }
