@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -253,4 +254,64 @@ func (c *countingStore) GetConsent(ctx context.Context, u, cl string) (storage.C
 func (c *countingStore) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
 	c.reads.Add(1)
 	return c.Store.CreateRefreshToken(ctx, t)
+}
+
+// BenchmarkUserInfo measures /userinfo over HTTP with parallel callers,
+// as a ratio to a bare HTTP server that only verifies the same token's
+// ES256 signature and answers JSON (DESIGN.md, hot paths: at least 0.5).
+func BenchmarkUserInfo(b *testing.B) {
+	e := newEnv(b)
+	r := e.rp("academy", "academy-secret", "openid", "profile", "email", "roles")
+	tok, _ := r.signIn(e.browser(), "olivia@acme.example")
+	key, err := e.keys.Active("ES256")
+	must(b, err)
+	pub := key.Signer.Public().(*ecdsa.PublicKey)
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		i := strings.LastIndexByte(raw, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(raw[i+1:])
+		sum := sha256.Sum256([]byte(raw[:i]))
+		if err != nil || len(sig) != 64 || !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		payload, _ := base64.RawURLEncoding.DecodeString(raw[strings.IndexByte(raw, '.')+1 : i])
+		var c map[string]any
+		_ = json.Unmarshal(payload, &c)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"sub": c["sub"], "name": "Olivia Mae Owner", "email": "olivia@acme.example"})
+	}))
+	defer bare.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	get := func(base string) error {
+		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return &statusError{resp.StatusCode}
+		}
+		return nil
+	}
+	must(b, get(e.issuer))
+	bareRate := parallelRate(1500, func() error { return get(bare.URL) })
+
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := get(e.issuer); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	rate := float64(b.N) / time.Since(start).Seconds()
+	b.StopTimer()
+	b.ReportMetric(rate, "requests/s")
+	b.ReportMetric(rate/bareRate, "ratio_to_bare_http_verify")
 }
