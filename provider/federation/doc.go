@@ -43,6 +43,17 @@
 // service (Flows.Resume); the second-factor step skips flows whose AMR has
 // "fed".
 //
+// # Upstream requests
+//
+// The upstream provider is asked to authenticate afresh (OIDC prompt=login,
+// SAML ForceAuthn) when the relying party asked Gatehouse for a fresh
+// sign-in, and on every retry after the first trip, so that someone refused
+// for the wrong account can pick another. Discovery documents and IdP
+// metadata are cached per connection for Config.CacheTTL, and dropped when
+// the connection changes. Connection URLs come from partners' admins, so
+// the default HTTP client refuses loopback, private and link-local
+// addresses (Config.AllowPrivateUpstreams lifts that for development).
+//
 // # Failures
 //
 // Every failure ends on a page that says what happened and what to do,
