@@ -31,6 +31,8 @@ type Config struct {
 	Security SecurityConfig `yaml:"security"`
 	Tokens   TokensConfig   `yaml:"tokens"`
 	Session  SessionConfig  `yaml:"session"`
+	// Federation tunes partners' upstream identity providers.
+	Federation FederationConfig `yaml:"federation"`
 	// Roles replaces the default role catalogue when set (file only).
 	Roles []policy.Role `yaml:"roles"`
 	Log   LogConfig     `yaml:"log"`
@@ -89,6 +91,14 @@ type TokensConfig struct {
 
 type SessionConfig struct {
 	TTL Duration `yaml:"ttl"`
+}
+
+type FederationConfig struct {
+	// AllowPrivateUpstreams lets upstream requests reach loopback and
+	// private addresses, which are refused by default so that a partner's
+	// connection cannot be pointed at the internal network. Development
+	// and tests only.
+	AllowPrivateUpstreams bool `yaml:"allow_private_upstreams"`
 }
 
 type LogConfig struct {
