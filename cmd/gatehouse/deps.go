@@ -37,11 +37,7 @@ type Deps struct {
 	Clients   *clients.Registry // OIDC clients and SAML service providers, cached
 	Roles     *policy.Catalogue
 	Passwords passwords.Params
-	// Hashes bounds concurrent password hashes (security.max_concurrent_hashes):
-	// send before hashing, receive after, so a burst of sign-ins queues
-	// instead of exhausting memory (each argon2id hash takes memory_kib).
-	Hashes  chan struct{}
-	Metrics *prometheus.Registry
+	Metrics   *prometheus.Registry
 	// Mail delivers through mail.smtp from a retrying queue, or writes to
 	// the log when no server is configured.
 	Mail mail.Sender
@@ -61,7 +57,6 @@ func openDeps(ctx context.Context, cfg *Config, logger *slog.Logger, now func() 
 		Now:       now,
 		Roles:     cfg.Catalogue(),
 		Passwords: cfg.PasswordParams(),
-		Hashes:    make(chan struct{}, cfg.Security.MaxConcurrentHashes),
 		Metrics:   prometheus.NewRegistry(),
 	}
 	opened := false

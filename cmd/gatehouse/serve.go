@@ -86,13 +86,16 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		Ephemeral: deps.Ephemeral,
 		Metrics:   deps.Metrics,
 	})
-	mounters, err := subsystems(ctx, deps)
+	sys, err := wire(deps)
 	if err != nil {
 		return c.fail("serve", err)
 	}
-	for _, m := range mounters {
+	for _, m := range sys.mounters {
 		srv.Mount(m)
 	}
+	// After the server stops taking requests: let the work requests
+	// started in the background (back-channel logouts) finish.
+	defer sys.stop()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -125,23 +128,6 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	}
 	logger.Info("stopped")
 	return exitOK
-}
-
-// ─────────────────────────────────────────────────────────────────────────
-// WIRING POINT: the protocol subsystems.
-//
-// Each subsystem (provider/oidc, provider/saml, provider/login,
-// provider/mfa, provider/federation, provider/account, provider/admin) is
-// built here from deps, taking the fields it needs as explicit fields of
-// its own config struct, and returned; the server mounts each in turn.
-// Anything with Mount(*http.ServeMux) qualifies. Background work a
-// subsystem needs (cache watchers) is started here on ctx.
-// ─────────────────────────────────────────────────────────────────────────
-func subsystems(ctx context.Context, d *Deps) ([]provider.Mounter, error) {
-	var out []provider.Mounter
-	_ = ctx
-	_ = d
-	return out, nil
 }
 
 // printDemo tells whoever ran `serve --demo` where to sign in and as whom.
