@@ -63,6 +63,28 @@ func Redis(t testing.TB) *ephemeral.Redis {
 	return r
 }
 
+// Prefix returns a fresh key prefix on the test server for a process other
+// than this one (a gatehouse node started by the test) and deletes its keys
+// when the test ends. An unreachable server skips or fails as Redis does.
+func Prefix(t testing.TB) (url, prefix string) {
+	t.Helper()
+	url = RedisURL()
+	prefix = "gatehouse-test:" + randomHex(8) + ":"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := ephemeral.NewRedis(ctx, url, prefix)
+	if err != nil {
+		unreachable(t, url, err)
+	}
+	_ = r.Close()
+	t.Cleanup(func() {
+		if err := deletePrefix(url, prefix); err != nil {
+			t.Errorf("ephemeraltest: cleaning up %s*: %v", prefix, err)
+		}
+	})
+	return url, prefix
+}
+
 func unreachable(t testing.TB, url string, err error) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
