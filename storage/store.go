@@ -61,6 +61,12 @@ type Directory interface {
 
 	CreateFactor(ctx context.Context, f Factor) error
 	ListFactors(ctx context.Context, userID string) ([]Factor, error)
+	// ListFactorKinds returns the distinct kinds of factor each of the
+	// given users has enrolled, in one round trip however many users (a
+	// list page shows them without reading every user's factors). Users
+	// with no factor, and unknown users, are absent from the map; the order
+	// of the kinds is not specified.
+	ListFactorKinds(ctx context.Context, userIDs []string) (map[string][]FactorKind, error)
 	UpdateFactor(ctx context.Context, id string, fn func(Factor) (Factor, error)) (Factor, error)
 	// DeleteFactor returns ErrNotFound when the factor is gone, so a
 	// single-use factor (a recovery code) can be consumed exactly once.

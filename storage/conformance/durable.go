@@ -51,6 +51,7 @@ func RunDurable(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListUsersPageSizes", durableListUsersPageSizes},
 		{"Factors", durableFactors},
 		{"FactorDeleteOnce", durableFactorDeleteOnce},
+		{"FactorKinds", durableFactorKinds},
 		{"FactorUpdateConcurrent", durableFactorUpdateConcurrent},
 		{"Consents", durableConsents},
 		{"Connections", durableConnections},

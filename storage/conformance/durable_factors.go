@@ -89,6 +89,49 @@ func durableFactors(t *testing.T, s storage.Store) {
 	}
 }
 
+// ListFactorKinds answers for many users at once: each user's distinct
+// kinds, no entry for a user without factors or unknown, and lists longer
+// than one query's worth.
+func durableFactorKinds(t *testing.T, s storage.Store) {
+	ctx := durableCtx(t)
+	ids := durableMkUsers(t, s, 600)
+	durableOK(t, s.CreateFactor(ctx, durableFactor(ids[0], "t0", storage.FactorTOTP)), "CreateFactor")
+	durableOK(t, s.CreateFactor(ctx, durableFactor(ids[0], "w0", storage.FactorWebAuthn)), "CreateFactor")
+	for i, id := range []string{"r1", "r2", "r3"} {
+		f := durableFactor(ids[0], id, storage.FactorRecovery)
+		f.CreatedAt = durableT0.Add(time.Duration(i) * time.Second)
+		durableOK(t, s.CreateFactor(ctx, f), "CreateFactor(%s)", id)
+	}
+	durableOK(t, s.CreateFactor(ctx, durableFactor(ids[2], "s2", storage.FactorSMS)), "CreateFactor")
+	// Past the first 512 ids, so a backend that splits the list must still
+	// answer for the tail.
+	durableOK(t, s.CreateFactor(ctx, durableFactor(ids[599], "t599", storage.FactorTOTP)), "CreateFactor")
+
+	sorted := func(m map[string][]storage.FactorKind) map[string][]storage.FactorKind {
+		for _, ks := range m {
+			sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+		}
+		return m
+	}
+	got, err := s.ListFactorKinds(ctx, ids)
+	durableOK(t, err, "ListFactorKinds(600 users)")
+	durableSame(t, sorted(got), map[string][]storage.FactorKind{
+		ids[0]:   {storage.FactorRecovery, storage.FactorTOTP, storage.FactorWebAuthn},
+		ids[2]:   {storage.FactorSMS},
+		ids[599]: {storage.FactorTOTP},
+	}, "ListFactorKinds(600 users)")
+
+	got, err = s.ListFactorKinds(ctx, []string{ids[2], "nobody", ids[1]})
+	durableOK(t, err, "ListFactorKinds(three)")
+	durableSame(t, got, map[string][]storage.FactorKind{ids[2]: {storage.FactorSMS}}, "ListFactorKinds(three)")
+
+	got, err = s.ListFactorKinds(ctx, nil)
+	durableOK(t, err, "ListFactorKinds(none)")
+	if len(got) != 0 {
+		t.Fatalf("ListFactorKinds(none) = %v", got)
+	}
+}
+
 // A recovery code is consumed by deleting it: of racing callers exactly
 // one may succeed.
 func durableFactorDeleteOnce(t *testing.T, s storage.Store) {

@@ -36,6 +36,57 @@ func (db *DB) ListFactors(ctx context.Context, userID string) ([]storage.Factor,
 		`SELECT `+factorCols+` FROM factors WHERE user_id = $1 ORDER BY created_at, id`, userID)
 }
 
+// kindsChunk bounds the ids of one ListFactorKinds query; a longer list
+// takes several. Each query's id list is padded to a power of two (from
+// kindsMinIn), so the statement cache holds a handful of texts rather than
+// one per list length.
+const (
+	kindsChunk = 512
+	kindsMinIn = 8
+)
+
+// ListFactorKinds returns each user's distinct factor kinds, in one query
+// per kindsChunk users.
+func (db *DB) ListFactorKinds(ctx context.Context, userIDs []string) (map[string][]storage.FactorKind, error) {
+	type userKind struct {
+		user string
+		kind storage.FactorKind
+	}
+	scan := func(s scanner) (userKind, error) {
+		var uk userKind
+		err := s.Scan(&uk.user, &uk.kind)
+		return uk, err
+	}
+	out := map[string][]storage.FactorKind{}
+	for len(userIDs) > 0 {
+		chunk := userIDs[:min(len(userIDs), kindsChunk)]
+		userIDs = userIDs[len(chunk):]
+		n := kindsMinIn
+		for n < len(chunk) {
+			n *= 2
+		}
+		args := make([]any, n)
+		ph := make([]string, n)
+		for i := range n {
+			// Padding repeats the first id: IN ignores the duplicates.
+			args[i] = chunk[0]
+			if i < len(chunk) {
+				args[i] = chunk[i]
+			}
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		rows, err := list(ctx, db, "list factor kinds", scan,
+			`SELECT DISTINCT user_id, kind FROM factors WHERE user_id IN (`+strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.user] = append(out[r.user], r.kind)
+		}
+	}
+	return out, nil
+}
+
 func (db *DB) UpdateFactor(ctx context.Context, id string, fn func(storage.Factor) (storage.Factor, error)) (storage.Factor, error) {
 	return update(ctx, db, "update factor",
 		func(ctx context.Context, c conn) (storage.Factor, error) {
