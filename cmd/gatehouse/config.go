@@ -36,6 +36,7 @@ type Config struct {
 	// Roles replaces the default role catalogue when set (file only).
 	Roles []policy.Role `yaml:"roles"`
 	Log   LogConfig     `yaml:"log"`
+	Debug DebugConfig   `yaml:"debug"`
 
 	// source names where the configuration came from, for messages.
 	source string
@@ -99,6 +100,12 @@ type FederationConfig struct {
 	// connection cannot be pointed at the internal network. Development
 	// and tests only.
 	AllowPrivateUpstreams bool `yaml:"allow_private_upstreams"`
+}
+
+type DebugConfig struct {
+	// PprofListen serves net/http/pprof on its own address, apart from the
+	// public listener; empty (the default) serves nothing.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 type LogConfig struct {
@@ -210,6 +217,11 @@ func (c *Config) Validate() []string {
 		}
 	default:
 		bad("storage.dsn", "%q: want sqlite://PATH or postgres://...", redactURL(c.Storage.DSN))
+	}
+	if c.Debug.PprofListen != "" {
+		if _, port, err := net.SplitHostPort(c.Debug.PprofListen); err != nil || port == "" {
+			bad("debug.pprof_listen", "%q is not host:port (such as \"127.0.0.1:6060\")", c.Debug.PprofListen)
+		}
 	}
 	if c.Redis.URL != "" {
 		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {

@@ -115,6 +115,7 @@ func TestConfigProblemsNameTheKey(t *testing.T) {
 			[]string{"security.encryption_key: must be 32 bytes"}},
 		{"argon2id out of range", "security:\n  password:\n    iterations: 0\n    memory_kib: 4\n", nil,
 			[]string{"security.password.iterations: ", "security.password.memory_kib: "}},
+		{"profiler address", "debug:\n  pprof_listen: localhost\n", nil, []string{"debug.pprof_listen: "}},
 		{"negative ttl", "session:\n  ttl: -1h\n", nil, []string{"session.ttl: must be positive"}},
 		{"roles without owner", "roles:\n  - {name: boss, rank: 1}\n", nil, []string{`roles: the catalogue must contain "owner"`}},
 		{"a list where a value goes", "listen: [a, b]\n", nil, []string{"listen: want a single value"}},

@@ -102,6 +102,15 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return c.fail("serve", fmt.Errorf("listen: %w", err))
 	}
 
+	if cfg.Debug.PprofListen != "" {
+		stopPprof, err := servePprof(cfg.Debug.PprofListen, logger)
+		if err != nil {
+			_ = ln.Close()
+			return c.fail("serve", err)
+		}
+		defer stopPprof()
+	}
+
 	// Background work stops before the stores close.
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
