@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // gatehouse holds what the paths need from the server under test.
@@ -143,10 +144,28 @@ func (g *gatehouse) expect200(req *http.Request) error {
 	return nil
 }
 
-// browser is a fresh cookie jar sharing the load tool's connections.
+// browser is a fresh cookie jar sharing the load tool's connections. Each
+// one comes from its own address, as the users behind a reverse proxy do:
+// the server trusts X-Forwarded-For from loopback, and its per-address
+// sign-in limit would otherwise see one address posting thousands of forms.
 func (g *gatehouse) browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Transport: g.http.Transport, Jar: jar, Timeout: g.http.Timeout, CheckRedirect: g.http.CheckRedirect}
+	n := browsers.Add(1)
+	addr := fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n))
+	return &http.Client{Transport: forwardedFor{addr, g.http.Transport}, Jar: jar, Timeout: g.http.Timeout, CheckRedirect: g.http.CheckRedirect}
+}
+
+var browsers atomic.Uint32
+
+type forwardedFor struct {
+	addr string
+	next http.RoundTripper
+}
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.addr)
+	return f.next.RoundTrip(r)
 }
 
 func (g *gatehouse) clientCredentials(ctx context.Context) (string, error) {

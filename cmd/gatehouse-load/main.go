@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 )
 
@@ -35,13 +34,20 @@ type options struct {
 	argonMemory  uint
 	argonTime    uint
 	argonThreads uint
+	rounds       int
+	markdown     bool
+	pid          int
+	counters     string
+	proxy        string
+	proxyStats   string
+	sessions     int
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "http://localhost:8080", "issuer URL of the started server")
 	flag.StringVar(&o.clientID, "client-id", "academy", "confidential client with client_credentials and authorization_code")
-	flag.StringVar(&o.clientSecret, "client-secret", "academy-demo-secret", "its secret")
+	flag.StringVar(&o.clientSecret, "client-secret", "academy-demo-secret-5e1f9c", "its secret")
 	flag.StringVar(&o.redirectURI, "redirect-uri", "http://localhost:9000/callback", "a registered redirect URI of the client")
 	flag.StringVar(&o.username, "username", "olivia@acme.example", "a user who signs in with a password and no second factor")
 	flag.StringVar(&o.password, "password", "", "that user's password")
@@ -52,23 +58,54 @@ func main() {
 	flag.UintVar(&o.argonMemory, "argon-memory", 19*1024, "argon2id memory (KiB) the server uses")
 	flag.UintVar(&o.argonTime, "argon-iterations", 2, "argon2id iterations the server uses")
 	flag.UintVar(&o.argonThreads, "argon-parallelism", 1, "argon2id parallelism the server uses")
+	flag.IntVar(&o.rounds, "rounds", 3, "split each path's run into this many turns, alternating with its ceiling")
+	flag.BoolVar(&o.markdown, "markdown", false, "print the report as a Markdown table")
+	flag.IntVar(&o.pid, "pid", 0, "the server's process id, to report its resident memory (Linux)")
+	flag.StringVar(&o.counters, "counters", "", "URL of a running `-proxy` whose round-trip counters to report per request")
+	flag.StringVar(&o.proxy, "proxy", "", "run only a counting TCP proxy: `name=listen>upstream,...` (e.g. redis=127.0.0.1:16379>127.0.0.1:6379), counters served at -proxy-stats")
+	flag.StringVar(&o.proxyStats, "proxy-stats", "127.0.0.1:16399", "where a -proxy serves its counters")
+	flag.IntVar(&o.sessions, "sessions", 0, "after the paths, sign in this many fresh browsers (each an SSO session) and report the server's resident memory")
 	flag.Parse()
+	if o.proxy != "" {
+		if err := runProxy(o.proxy, o.proxyStats); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
 		os.Exit(1)
 	}
 }
 
-// result is one measured run.
+// result is one measured run, or several slices of one added together.
 type result struct {
 	name     string
 	requests int64
 	errors   int64
 	elapsed  time.Duration
-	p50, p99 time.Duration
+	lat      []time.Duration
 }
 
 func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r *result) add(o result) {
+	r.name = o.name
+	r.requests += o.requests
+	r.errors += o.errors
+	r.elapsed += o.elapsed
+	r.lat = append(r.lat, o.lat...)
+}
+
+// percentile of the latencies; q in [0, 1].
+func (r result) percentile(q float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	return r.lat[min(int(float64(len(r.lat))*q), len(r.lat)-1)]
+}
 
 // op is one request (or one unit of work) of a path; it returns an error
 // when the answer was not the expected one.
@@ -110,13 +147,17 @@ func measure(ctx context.Context, name string, n int, d time.Duration, fn op) re
 		}(w)
 	}
 	wg.Wait()
-	r := result{name: name, requests: reqs.Load(), errors: errs.Load(), elapsed: time.Since(start)}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		r.p50 = lat[len(lat)/2]
-		r.p99 = lat[len(lat)*99/100]
-	}
-	return r
+	return result{name: name, requests: reqs.Load(), errors: errs.Load(), elapsed: time.Since(start), lat: lat}
+}
+
+// row is one line of the report.
+type row struct {
+	path         string
+	res          result
+	ceil         *result
+	redis, sql   float64 // round trips per request; negative: not counted
+	rss          int64   // the server's resident KiB after the path, 0: unknown
+	ceilingLabel string
 }
 
 func run(ctx context.Context, o options) error {
@@ -141,39 +182,51 @@ func run(ctx context.Context, o options) error {
 		}
 		defer ceil.close()
 	}
+	rounds := max(o.rounds, 1)
+	slice := o.duration / time.Duration(rounds)
 
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "path\treq/s\tp50\tp99\terrors\tceiling req/s\tratio\t\n")
+	var rows []row
 	for _, name := range strings.Split(o.paths, ",") {
 		name = strings.TrimSpace(name)
 		fn, n, err := g.op(name)
 		if err != nil {
 			return err
 		}
-		res := measure(ctx, name, n, o.duration, fn)
-		line := fmt.Sprintf("%s\t%.0f\t%s\t%s\t%d\t", name, res.rate(), round(res.p50), round(res.p99), res.errors)
+		var cfn op
+		var cn int
+		r := row{path: name, redis: -1, sql: -1}
 		if ceil != nil {
-			if cfn, cn, label := ceil.op(name, n); cfn != nil {
-				c := measure(ctx, label, cn, o.duration, cfn)
-				line += fmt.Sprintf("%.0f (%s)\t%.2f\t", c.rate(), label, res.rate()/c.rate())
-			} else {
-				line += "-\t-\t"
-			}
-		} else {
-			line += "\t\t"
+			cfn, cn, r.ceilingLabel = ceil.op(name, n)
 		}
-		fmt.Fprintln(tw, line)
-		tw.Flush()
+		fmt.Fprintf(os.Stderr, "%s: %d connections, %d rounds of %s", name, n, rounds, slice)
+		if cfn != nil {
+			fmt.Fprintf(os.Stderr, " alternating with %s", r.ceilingLabel)
+			r.ceil = &result{}
+		}
+		fmt.Fprintln(os.Stderr)
+		before, _ := g.counters(ctx)
+		// The path and its ceiling take turns, so that whatever else the
+		// machine is doing weighs on both alike.
+		for i := 0; i < rounds; i++ {
+			r.res.add(measure(ctx, name, n, slice, fn))
+			if cfn != nil {
+				r.ceil.add(measure(ctx, r.ceilingLabel, cn, slice, cfn))
+			}
+		}
+		if after, ok := g.counters(ctx); ok && before != nil && r.res.requests > 0 {
+			r.redis = float64(after["redis"]-before["redis"]) / float64(r.res.requests)
+			r.sql = float64(after["sql"]-before["sql"]) / float64(r.res.requests)
+		}
+		r.rss = g.rss()
+		rows = append(rows, r)
+	}
+	if o.markdown {
+		printMarkdown(os.Stdout, o, rows)
+	} else {
+		printTable(os.Stdout, rows)
+	}
+	if o.sessions > 0 {
+		return g.holdSessions(ctx, o.sessions)
 	}
 	return nil
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d > 10*time.Millisecond:
-		return d.Round(time.Millisecond)
-	case d > 10*time.Microsecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d
 }
