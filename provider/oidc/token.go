@@ -41,7 +41,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
-		p.accessError(ctx, w, ar, err)
+		p.accessError(ctx, w, ar, spentRefresh(ar, err))
 		return
 	}
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
@@ -70,6 +70,20 @@ func (p *Provider) refreshUser(ctx context.Context, ar fosite.AccessRequester) e
 		sess.Claims.Extra = sess.idTokenExtra()
 	}
 	return nil
+}
+
+// spentRefresh answers a refresh token that another request spent (or
+// revoked) between fosite's read of it and its rotation, which is what a
+// loser of concurrent refreshes meets, with invalid_grant (RFC 6749 section
+// 5.2), as a spent token presented later is answered. fosite would say
+// invalid_request and invite a retry, which with the same token can only
+// fail again.
+func spentRefresh(ar fosite.AccessRequester, err error) error {
+	if ar.GetGrantTypes().ExactOne("refresh_token") &&
+		(errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, fosite.ErrNotFound)) {
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The refresh token was already used.")
+	}
+	return err
 }
 
 // parseForm reads the request's form strictly. The standard library's
