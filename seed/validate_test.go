@@ -65,11 +65,11 @@ func TestBadEntriesAreRefusedWhole(t *testing.T) {
 		{"client without an organization", user(`email: x@beta.example
     partner: beta
     kind: client`), []string{`users[1] (email x@beta.example): field organization: is required for a client user`}},
-		{"employee with an organization", user(`email: x@beta.example
+		{"employee with an unknown organization", user(`email: x@beta.example
     partner: beta
     kind: employee
     role: tech
-    organization: hooli`), []string{`field organization: employees belong to the partner`}},
+    organization: initrode`), []string{`users[1] (email x@beta.example): field organization: unknown organization "initrode"`}},
 		{"unknown connection", user(`email: x@beta.example
     partner: beta
     kind: employee
@@ -111,11 +111,6 @@ func TestBadEntriesAreRefusedWhole(t *testing.T) {
     kind: co_managing
     organization: hooli
     username: "j doe"`), []string{`field username: "j doe" may hold only`}},
-		{"username on an employee", user(`email: x@beta.example
-    partner: beta
-    kind: employee
-    role: tech
-    username: xx`), []string{`field username: only co_managing users have a username`}},
 		{"co-managing user without a username", user(`email: x@hooli.example
     partner: beta
     kind: co_managing
@@ -231,6 +226,39 @@ connections:
 				})
 			}
 		})
+	}
+}
+
+// INTERFACE.md's example user shows every field at once: an employee with
+// a username and an organization. It applies; the fields that do not fit
+// the kind are not kept.
+func TestFieldsOfOtherKindsAreIgnored(t *testing.T) {
+	ctx := context.Background()
+	st := backends[0].open(t)
+	a := newApplier(t, st)
+	f, _ := writeSeed(t, "example.yaml", user(`email: x@beta.example
+    partner: beta
+    kind: employee
+    role: tech
+    username: jdoe
+    organization: hooli`)+`  - email: y@hooli.example
+    partner: beta
+    kind: co_managing
+    organization: hooli
+    username: jdoe
+`)
+	if _, err := a.Apply(ctx, f); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	u, err := st.GetUserByEmail(ctx, "x@beta.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "" || u.OrganizationID != "" {
+		t.Fatalf("employee kept username %q and organization %q", u.Username, u.OrganizationID)
+	}
+	if c, err := st.GetUserByUsername(ctx, "beta", "jdoe"); err != nil || c.Email != "y@hooli.example" {
+		t.Fatalf("the co-managing user's username: %v %+v", err, c)
 	}
 }
 

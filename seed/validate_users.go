@@ -73,11 +73,19 @@ func (v *validator) checkUsers(list []User) {
 			}
 		}
 
-		// Organization: required for everyone but employees.
+		// Organization: required for everyone but employees. An employee
+		// belongs to the partner: an organization given for one is checked
+		// (an unknown one is refused) but not kept, so that INTERFACE.md's
+		// example entry, which shows every field at once, applies as
+		// written.
 		var org storage.Organization
 		switch {
 		case kind == storage.KindEmployee && u.Organization != "":
-			bad("organization", "employees belong to the partner, not to an organization")
+			if partnerOK {
+				if _, found := v.organization(u.Partner, u.Organization); !found && v.err == nil {
+					bad("organization", "unknown organization %q of partner %q", u.Organization, u.Partner)
+				}
+			}
 		case kind.Valid() && kind != storage.KindEmployee && u.Organization == "":
 			bad("organization", "is required for a %s user", kind)
 		case kind.Valid() && kind != storage.KindEmployee && partnerOK:
@@ -91,11 +99,13 @@ func (v *validator) checkUsers(list []User) {
 			}
 		}
 
-		// Username: co-managing users only, unique within the partner.
+		// Username: co-managing users only, unique within the partner. For
+		// any other kind it is ignored, like an employee's organization.
 		username := strings.ToLower(strings.TrimSpace(u.Username))
+		if kind.Valid() && kind != storage.KindCoManaging {
+			username = ""
+		}
 		switch {
-		case username != "" && kind.Valid() && kind != storage.KindCoManaging:
-			bad("username", "only co_managing users have a username")
 		case username == "" && kind == storage.KindCoManaging:
 			bad("username", "is required for a co_managing user (they sign in as username@partner-domain)")
 		case username != "" && len(username) > MaxUsername:
