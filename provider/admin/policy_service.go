@@ -108,10 +108,12 @@ func (h *Handler) policyOf(ctx context.Context, a *actor, id string) (userPolicy
 	}
 
 	enrolled := 0
+	var kinds []storage.FactorKind
 	for _, f := range factors {
 		if f.Kind != storage.FactorRecovery {
 			enrolled++
 		}
+		kinds = append(kinds, f.Kind)
 	}
 	d := policy.MFARequirement(policy.MFAInput{
 		Kind: string(u.Kind), Role: u.Role, PartnerRequiresMFA: a.partner.RequireMFA,
@@ -119,7 +121,7 @@ func (h *Handler) policyOf(ctx context.Context, a *actor, id string) (userPolicy
 		Now: now, EnrolledFactors: enrolled,
 	})
 	out.MFA = mfaPolicy{Required: d.Required, Reasons: d.Reasons, Paused: d.Paused,
-		PauseNextLogin: u.MFAPauseNextLogin, MustEnrol: d.MustEnrol, Factors: factorKinds(factors)}
+		PauseNextLogin: u.MFAPauseNextLogin, MustEnrol: d.MustEnrol, Factors: factorKinds(kinds)}
 	if out.MFA.Reasons == nil {
 		out.MFA.Reasons = []string{}
 	}

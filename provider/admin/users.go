@@ -24,15 +24,11 @@ func (h *Handler) apiListUsers(w http.ResponseWriter, r *http.Request, a *actor)
 	if err != nil {
 		return err
 	}
-	out := userList{Users: make([]userView, 0, len(users)), NextPageToken: next}
-	for _, u := range users {
-		v, err := h.view(r.Context(), a.partner, u, false)
-		if err != nil {
-			return err
-		}
-		out.Users = append(out.Users, v)
+	views, err := h.views(r.Context(), a.partner, users)
+	if err != nil {
+		return err
 	}
-	web.WriteJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, userList{Users: views, NextPageToken: next})
 	return nil
 }
 

@@ -45,11 +45,11 @@ type mfaView struct {
 // factorOrder is the order factors are listed in.
 var factorOrder = []storage.FactorKind{storage.FactorTOTP, storage.FactorWebAuthn, storage.FactorSMS, storage.FactorRecovery}
 
-// factorKinds returns the distinct kinds of fs, in factorOrder.
-func factorKinds(fs []storage.Factor) []string {
+// factorKinds returns the distinct kinds of ks, in factorOrder.
+func factorKinds(ks []storage.FactorKind) []string {
 	out := []string{}
 	for _, k := range factorOrder {
-		if slices.ContainsFunc(fs, func(f storage.Factor) bool { return f.Kind == k }) {
+		if slices.Contains(ks, k) {
 			out = append(out, string(k))
 		}
 	}
@@ -71,13 +71,45 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// view builds the API form of u. It reads u's factors; pending adds the
-// address change waiting for confirmation, one ephemeral read.
+// view builds the API form of u. It reads u's factor kinds; pending adds
+// the address change waiting for confirmation, one ephemeral read.
 func (h *Handler) view(ctx context.Context, p storage.Partner, u storage.User, pending bool) (userView, error) {
-	fs, err := h.store.ListFactors(ctx, u.ID)
+	kinds, err := h.store.ListFactorKinds(ctx, []string{u.ID})
 	if err != nil {
 		return userView{}, err
 	}
+	v := h.viewOf(p, u, kinds[u.ID])
+	if pending {
+		if pe, err := h.pendingEmail(ctx, u.ID); err == nil {
+			v.PendingEmail = pe.Email
+		}
+	}
+	return v, nil
+}
+
+// views builds the API form of a page of users with one read of all their
+// factor kinds, not one per user.
+func (h *Handler) views(ctx context.Context, p storage.Partner, users []storage.User) ([]userView, error) {
+	out := make([]userView, 0, len(users))
+	if len(users) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	kinds, err := h.store.ListFactorKinds(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		out = append(out, h.viewOf(p, u, kinds[u.ID]))
+	}
+	return out, nil
+}
+
+// viewOf is the API form of u with the given factor kinds.
+func (h *Handler) viewOf(p storage.Partner, u storage.User, kinds []storage.FactorKind) userView {
 	now := h.now()
 	v := userView{
 		ID: u.ID, Partner: u.PartnerID, Email: u.Email, Name: u.Name, Kind: string(u.Kind), Role: u.Role,
@@ -85,7 +117,7 @@ func (h *Handler) view(ctx context.Context, p storage.Partner, u storage.User, p
 		Active: u.Active, SSO: u.SSO, PasswordResetDisabled: u.PasswordResetDisabled,
 		Locked: u.Locked(now),
 		MFA: mfaView{
-			Factors:        factorKinds(fs),
+			Factors:        factorKinds(kinds),
 			Required:       mfaRequired(u, p),
 			PauseNextLogin: u.MFAPauseNextLogin,
 		},
@@ -101,12 +133,7 @@ func (h *Handler) view(ctx context.Context, p storage.Partner, u storage.User, p
 	if v.MFA.PauseNextLogin || v.MFA.PausedUntil != nil {
 		v.MFA.PauseReason = u.MFAPauseReason
 	}
-	if pending {
-		if pe, err := h.pendingEmail(ctx, u.ID); err == nil {
-			v.PendingEmail = pe.Email
-		}
-	}
-	return v, nil
+	return v
 }
 
 // organizationView is an organization as the API shows it.
