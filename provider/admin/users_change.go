@@ -106,9 +106,17 @@ func (h *Handler) updateUser(ctx context.Context, a *actor, id string, in userPa
 				u.Notifications = fitNotifications(u.Notifications, u.Role)
 			}
 			change(details, "active", &u.Active, in.Active != nil, in.Active != nil && *in.Active)
-			change(details, "sso", &u.SSO, in.SSO != nil, in.SSO != nil && *in.SSO)
+			ssoChanged := change(details, "sso", &u.SSO, in.SSO != nil, in.SSO != nil && *in.SSO)
 			change(details, "password_reset_disabled", &u.PasswordResetDisabled,
 				in.PasswordResetDisabled != nil, in.PasswordResetDisabled != nil && *in.PasswordResetDisabled)
+			// The upstream account linked at the first federated sign-in
+			// belongs to the old arrangement: with sso off, or another
+			// address coming, a recreated upstream account must be able to
+			// link again by its email.
+			if u.UpstreamSubject != "" && ((ssoChanged && !u.SSO) || email != "") {
+				details["upstream_subject"] = map[string]any{"from": u.UpstreamSubject, "to": ""}
+				u.UpstreamSubject = ""
+			}
 			return u, nil
 		})
 		if err != nil {
