@@ -16,6 +16,10 @@ import (
 // Ephemeral, VerifyToken and CurrentUser are required; the interfaces may
 // be nil until the work behind them lands (then the store records only).
 type Config struct {
+	// Issuer is the public base URL; the console shows the addresses a
+	// connection's upstream must know (redirect URI, SAML metadata) under
+	// it. Optional.
+	Issuer    string
 	Store     storage.Store
 	Ephemeral storage.Ephemeral
 	// Roles is the role catalogue; policy.DefaultCatalogue when nil.
@@ -39,6 +43,21 @@ type Config struct {
 	Invites interface {
 		Invite(ctx context.Context, u storage.User) error
 	}
+	// Reinvites mails a user a fresh invitation; the previous link stops
+	// working. Nil: POST .../users/{id}/invite answers 501.
+	Reinvites interface {
+		ResendInvite(ctx context.Context, u storage.User) error
+	}
+	// InviteRefusal sorts an error of Reinvites: a refusal because of the
+	// user's state (InviteSetUp, InviteInactive) becomes a 409 or 422 that
+	// says so; anything else (InviteFailed) is a failure. Nil: every error
+	// is a failure.
+	InviteRefusal func(err error) InviteRefusal
+	// TestConnection is the "test connection" action: it tries a
+	// connection as a sign-in would and reports what it found. An error
+	// wrapping storage.ErrNotFound is an unknown connection. Nil: the
+	// action answers 501.
+	TestConnection func(ctx context.Context, connectionID string) (ConnectionReport, error)
 	// EmailChanges mails a confirmation link to a user's new address and
 	// applies the change once it is followed; it returns an error wrapping
 	// storage.ErrAlreadyExists when another account has the address. Nil:
@@ -108,6 +127,7 @@ func (h *Handler) mountAPI(mux *http.ServeMux) {
 		{"PUT " + p + "/users/{id}/notifications", h.apiPutNotifications},
 		{"GET " + p + "/users/{id}/notifications", h.apiGetNotifications},
 		{"GET " + p + "/users/{id}/policy", h.apiUserPolicy},
+		{"POST " + p + "/users/{id}/invite", h.apiResendInvite},
 
 		{"GET " + p + "/organizations", h.apiListOrganizations},
 		{"POST " + p + "/organizations", h.apiCreateOrganization},
@@ -120,6 +140,7 @@ func (h *Handler) mountAPI(mux *http.ServeMux) {
 		{"GET " + p + "/connections/{id}", h.apiGetConnection},
 		{"PATCH " + p + "/connections/{id}", h.apiUpdateConnection},
 		{"DELETE " + p + "/connections/{id}", h.apiDeleteConnection},
+		{"POST " + p + "/connections/{id}/test", h.apiTestConnection},
 
 		{"GET " + p + "/audit", h.apiAudit},
 	}

@@ -42,6 +42,14 @@ func (h *Handler) mountConsole(mux *http.ServeMux) {
 		{"POST /admin/organizations/{id}", h.consoleUpdateOrganization},
 		{"GET /admin/organizations/{id}/delete", h.consoleConfirmDeleteOrganization},
 		{"POST /admin/organizations/{id}/delete", h.consoleDeleteOrganization},
+		{"GET /admin/connections", h.consoleConnections},
+		{"POST /admin/connections", h.consoleCreateConnection},
+		{"GET /admin/connections/{id}", h.consoleConnection},
+		{"POST /admin/connections/{id}", h.consoleUpdateConnection},
+		{"GET /admin/connections/{id}/delete", h.consoleConfirmDeleteConnection},
+		{"POST /admin/connections/{id}/delete", h.consoleDeleteConnection},
+		{"POST /admin/connections/{id}/test", h.consoleTestConnection},
+		{"POST /admin/users/{id}/invite", h.consoleResendInvite},
 		{"GET /admin/audit", h.consoleAudit},
 	}
 	for _, rt := range routes {
@@ -130,6 +138,8 @@ func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		m.Title, m.Text = "Not allowed", "Your role may not do this: "+e.Description+"."
 	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusConflict:
 		m.Title, m.Text = "Not accepted", e.Description
+	case http.StatusNotImplemented:
+		m.Title, m.Text = "Not available", "Not available here: "+e.Description+"."
 	}
 	templates.RenderMessage(w, e.Status, m)
 }
@@ -168,6 +178,7 @@ func (h *Handler) newBase(w http.ResponseWriter, r *http.Request, a *actor, titl
 	add("Clients", "/admin/clients", true)
 	add("Co-managing users", "/admin/co-managing", true)
 	add("Organizations", "/admin/organizations", h.mayReadOrgs(a))
+	add("Connections", "/admin/connections", h.mayConnections(a))
 	add("Audit log", "/admin/audit", h.mayReadAudit(a))
 	return b
 }
@@ -186,6 +197,9 @@ var doneText = map[string]string{
 	"notifications": "Notification preferences saved.",
 	"org_created":   "Organization created.",
 	"org_deleted":   "Organization deleted.",
+	"invited":       "A new invitation is on its way; the previous link no longer works.",
+	"conn_created":  "Connection created. Test it before you switch users to SSO.",
+	"conn_deleted":  "Connection deleted.",
 }
 
 // redirect finishes a successful form: back to a page, with a notice.

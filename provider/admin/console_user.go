@@ -29,6 +29,7 @@ type userPage struct {
 	SelfEdit  bool // own name and phone only
 	CanManage bool // unlock, pause, reset, delete
 	CanNotify bool
+	CanInvite bool // resend the invitation: active, no password set yet
 	Paused    bool
 	HasConn   bool
 
@@ -89,6 +90,7 @@ func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, a *actor, i
 	p.CanEdit = p.CanManage
 	p.SelfEdit = u.ID == a.user.ID
 	p.CanNotify = p.CanManage || p.SelfEdit
+	p.CanInvite = p.CanManage && u.Active && u.PasswordHash == "" && h.cfg.Reinvites != nil
 	p.base = h.newBase(w, r, a, u.Name, strings.SplitN(p.ListURL, "?", 2)[0])
 	p.Error = msg
 	if u.OrganizationID != "" {

@@ -21,7 +21,15 @@
 //     own organization: its users, only of kinds client, org_user and
 //     co_managing, and the organization itself, read-only.
 //   - Organizations are written by employees who manage someone;
-//     connections need an employee ranked at least as high as admin; the
-//     audit log is read by employees who manage someone.
+//     connections, and testing one, need an employee ranked at least as
+//     high as admin; the audit log is read by employees who manage
+//     someone.
+//   - Resending an invitation is an action on the user: only a caller who
+//     outranks them.
+//
+// Other flows are reached through interfaces and funcs in Config that
+// this package owns (Sessions, Invites, Reinvites with InviteRefusal,
+// TestConnection with ConnectionReport); the wiring adapts the real ones,
+// so admin imports neither account nor federation.
 //   - Another partner's object and an absent one give the same 404.
 package admin

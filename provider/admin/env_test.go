@@ -67,8 +67,10 @@ func (s *sessionRecorder) Ended() []string {
 }
 
 type inviteRecorder struct {
-	mu    sync.Mutex
-	users []string
+	mu     sync.Mutex
+	users  []string
+	resent []string
+	fail   error
 }
 
 func (i *inviteRecorder) Invite(_ context.Context, u storage.User) error {
@@ -76,6 +78,79 @@ func (i *inviteRecorder) Invite(_ context.Context, u storage.User) error {
 	defer i.mu.Unlock()
 	i.users = append(i.users, u.Email)
 	return nil
+}
+
+// Refusals of the stand-in for account's ResendInvite, which InviteRefusal
+// sorts as the wiring does account's own.
+var (
+	errTestSetUp    = errors.New("test: password already set")
+	errTestInactive = errors.New("test: user inactive")
+	errTestMailDown = errors.New("test: mail server down")
+)
+
+// ResendInvite refuses as account does, from the stored user: inactive,
+// or a password already set.
+func (i *inviteRecorder) ResendInvite(_ context.Context, u storage.User) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	switch {
+	case i.fail != nil:
+		return i.fail
+	case !u.Active:
+		return errTestInactive
+	case u.PasswordHash != "":
+		return errTestSetUp
+	}
+	i.resent = append(i.resent, u.Email)
+	return nil
+}
+
+func (i *inviteRecorder) Resent() []string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return append([]string(nil), i.resent...)
+}
+
+func testInviteRefusal(err error) InviteRefusal {
+	switch {
+	case errors.Is(err, errTestSetUp):
+		return InviteSetUp
+	case errors.Is(err, errTestInactive):
+		return InviteInactive
+	}
+	return InviteFailed
+}
+
+// connTester stands in for federation's connection test: it reads the
+// stored connection and fails the issuer check of any issuer on
+// broken.example, as an unreachable upstream would.
+type connTester struct {
+	store storage.Store
+	mu    sync.Mutex
+	runs  []string
+}
+
+func (c *connTester) Test(ctx context.Context, id string) (ConnectionReport, error) {
+	conn, err := c.store.GetConnection(ctx, id)
+	if err != nil {
+		return ConnectionReport{}, err
+	}
+	c.mu.Lock()
+	c.runs = append(c.runs, id)
+	c.mu.Unlock()
+	if strings.Contains(conn.Issuer, "broken.example") {
+		return ConnectionReport{Checks: []ConnectionCheck{
+			{Name: "issuer", OK: true, Detail: "The issuer is " + conn.Issuer + "."},
+			{Name: "discovery", Detail: "Nothing answers at " + conn.Issuer + "/.well-known/openid-configuration: check the issuer URL."},
+		}}, nil
+	}
+	return ConnectionReport{OK: true, Checks: []ConnectionCheck{{Name: "metadata", OK: true, Detail: "Found the metadata."}}}, nil
+}
+
+func (c *connTester) Runs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.runs...)
 }
 
 type emailRecorder struct {
@@ -130,6 +205,7 @@ type env struct {
 	srv      *httptest.Server
 	sessions *sessionRecorder
 	invites  *inviteRecorder
+	tester   *connTester
 	notices  *noticeRecorder
 	emails   *emailRecorder
 	box      *keys.Box
@@ -162,7 +238,8 @@ func newEnv(t *testing.T, b backend) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: store, eph: eph, clock: c, box: box, users: map[string]storage.User{},
-		sessions: &sessionRecorder{}, invites: &inviteRecorder{}, notices: &noticeRecorder{}, emails: &emailRecorder{}}
+		sessions: &sessionRecorder{}, invites: &inviteRecorder{}, notices: &noticeRecorder{}, emails: &emailRecorder{},
+		tester: &connTester{store: store}}
 	e.seed()
 	e.h = New(Config{
 		Store: store, Ephemeral: eph, Box: box,
@@ -176,7 +253,9 @@ func newEnv(t *testing.T, b backend) *env {
 			return u.ID, ok
 		},
 		Sessions: e.sessions, Invites: e.invites, Notices: e.notices, EmailChanges: e.emails,
-		Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Reinvites: e.invites, InviteRefusal: testInviteRefusal, TestConnection: e.tester.Test,
+		Issuer: "https://id.example",
+		Now:    c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	mux := http.NewServeMux()
 	e.h.Mount(mux)
