@@ -589,4 +589,64 @@ func ifPost(b *browser, u string, fields url.Values) *page {
 	return b.do(req)
 }
 
-var _ = context.Background
+// ifSteps says how a scripted user answers the pages of a sign-in.
+type ifSteps struct {
+	User, Pass string
+	TOTP       string // the secret whose current code answers a code form
+	Consent    string // allow or deny; allow when empty
+}
+
+// hasField reports whether one of the page's forms has an input named f.
+func (p *page) hasField(f string) bool {
+	for _, fm := range p.Forms {
+		if _, ok := fm.Fields[f]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ifFlow follows a sign-in from p until it leaves Gatehouse, filling the
+// sign-in, second-factor and consent forms as s says. It returns the last
+// page: Location is set when Gatehouse redirected out of itself.
+func ifFlow(t testing.TB, b *browser, p *page, s ifSteps) *page {
+	t.Helper()
+	for i := 0; i < 8 && p.Location == nil; i++ {
+		switch {
+		case p.hasField("username") && p.hasField("password"):
+			p = b.signIn(p, s.User, s.Pass)
+		case p.hasField("code") && s.TOTP != "":
+			p = b.submit(p, "code", map[string]string{"code": ifTOTP(t, s.TOTP)})
+		case p.hasField("consent"):
+			c := s.Consent
+			if c == "" {
+				c = "allow"
+			}
+			p = b.submit(p, "consent", map[string]string{"consent": c})
+		default:
+			return p
+		}
+	}
+	return p
+}
+
+// ifCode runs the code flow of r in b up to the code, with PKCE, and
+// exchanges it; extra parameters go on the authorization request.
+func ifCode(t testing.TB, r *rp, b *browser, s ifSteps, opts ...oauth2.AuthCodeOption) *oauth2.Token {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	opts = append(opts, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "nonce-e2e-0123456789"))
+	p := ifFlow(t, b, b.get(r.conf.AuthCodeURL("state-e2e-0123456789", opts...)), s)
+	if p.Location == nil {
+		t.Fatalf("no redirect to the relying party; stopped at %s (%d):\n%s", p.URL, p.Status, p.Body)
+	}
+	q := p.Location.Query()
+	if e := q.Get("error"); e != "" {
+		t.Fatalf("authorization refused: %s: %s", e, q.Get("error_description"))
+	}
+	tok, err := r.conf.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("code exchange: %v", err)
+	}
+	return tok
+}
