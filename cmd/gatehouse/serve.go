@@ -117,6 +117,10 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	wg.Add(2)
 	go func() { defer wg.Done(); deps.Keys.Watch(bg, deps.Ephemeral, keyReload) }()
 	go func() { defer wg.Done(); deps.Clients.Watch(bg) }()
+	for _, run := range sys.background {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(bg) }()
+	}
 	defer func() { stopBG(); wg.Wait() }()
 
 	attrs := []any{"issuer", cfg.Issuer, "addr", ln.Addr().String(),

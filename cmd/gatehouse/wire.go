@@ -27,6 +27,9 @@ type system struct {
 	// (back-channel logouts, SAML logout requests); queued mail is drained
 	// when Deps closes.
 	stop func()
+	// background are loops serve runs for the node's life (housekeeping),
+	// each in its own goroutine until the context ends.
+	background []func(ctx context.Context)
 }
 
 // wire builds the protocol subsystems from deps. The only place that knows
@@ -150,6 +153,7 @@ func wire(d *Deps) (*system, error) {
 	})
 
 	adm := admin.New(admin.Config{
+		Issuer:      cfg.Issuer,
 		Store:       d.Store,
 		Ephemeral:   d.Ephemeral,
 		Roles:       d.Roles,
@@ -159,13 +163,16 @@ func wire(d *Deps) (*system, error) {
 			id, _, ok := currentUser(r)
 			return id, ok
 		},
-		Sessions:     endUser{login: loginSvc, tokens: op},
-		Invites:      acct,
-		EmailChanges: acct,
-		Notices:      acct,
-		Secure:       secure,
-		Now:          now,
-		Logger:       d.Logger.With("subsystem", "admin"),
+		Sessions:       endUser{login: loginSvc, tokens: op},
+		Invites:        acct,
+		Reinvites:      acct,
+		InviteRefusal:  inviteRefusal,
+		TestConnection: testConnection(fed),
+		EmailChanges:   acct,
+		Notices:        acct,
+		Secure:         secure,
+		Now:            now,
+		Logger:         d.Logger.With("subsystem", "admin"),
 	})
 
 	return &system{
@@ -174,6 +181,7 @@ func wire(d *Deps) (*system, error) {
 			op.Wait()
 			idp.Wait()
 		},
+		background: []func(context.Context){op.Housekeep},
 	}, nil
 }
 
@@ -191,4 +199,31 @@ func (e endUser) EndUser(ctx context.Context, userID string) error {
 		e.login.EndUserSessions(ctx, userID, ""),
 		e.tokens.RevokeUser(ctx, userID),
 	)
+}
+
+// inviteRefusal tells admin which of account's refusals to resend an
+// invitation are the user's state rather than a failure.
+func inviteRefusal(err error) admin.InviteRefusal {
+	switch {
+	case errors.Is(err, account.ErrAlreadySetUp):
+		return admin.InviteSetUp
+	case errors.Is(err, account.ErrInactive):
+		return admin.InviteInactive
+	}
+	return admin.InviteFailed
+}
+
+// testConnection is federation's connection test in admin's terms.
+func testConnection(fed *federation.Federation) func(context.Context, string) (admin.ConnectionReport, error) {
+	return func(ctx context.Context, id string) (admin.ConnectionReport, error) {
+		rep, err := fed.Test(ctx, id)
+		if err != nil {
+			return admin.ConnectionReport{}, err
+		}
+		out := admin.ConnectionReport{OK: rep.OK, Checks: make([]admin.ConnectionCheck, len(rep.Checks))}
+		for i, c := range rep.Checks {
+			out.Checks[i] = admin.ConnectionCheck{Name: c.Name, OK: c.OK, Detail: c.Detail}
+		}
+		return out, nil
+	}
 }
