@@ -50,6 +50,14 @@ func (rc *roleClaims) add(m map[string]any) {
 	}
 }
 
+// Gatehouse keeps no per-user language or time zone: its pages are in
+// English and it keeps every time in UTC. INTERFACE.md section 7 promises
+// locale and zoneinfo with the profile scope, so these are what it says.
+const (
+	profileLocale   = "en"  // BCP 47
+	profileZoneinfo = "UTC" // IANA time zone database
+)
+
 // userInfoClaims are the claims the granted scopes release about u, as
 // /userinfo answers them (without sub).
 func userInfoClaims(u storage.User, scopes fosite.Arguments) map[string]any {
@@ -63,6 +71,8 @@ func userInfoClaims(u storage.User, scopes fosite.Arguments) map[string]any {
 		if family != "" {
 			m["family_name"] = family
 		}
+		m["locale"] = profileLocale
+		m["zoneinfo"] = profileZoneinfo
 		if t := u.UpdatedAt; !t.IsZero() {
 			m["updated_at"] = t.Unix()
 		} else if !u.CreatedAt.IsZero() {

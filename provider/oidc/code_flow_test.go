@@ -126,6 +126,7 @@ func TestIDTokenClaims(t *testing.T) {
 	}
 	want := map[string]any{
 		"name": "Olivia Mae Owner", "given_name": "Olivia", "family_name": "Mae Owner",
+		"locale": "en", "zoneinfo": "UTC",
 		"email": "olivia@acme.example", "email_verified": true,
 		"phone_number": "+15555550100", "phone_number_verified": false,
 	}

@@ -38,7 +38,7 @@ func (p *Provider) buildDiscovery() ([]byte, error) {
 		"acr_values_supported":                  []string{"pwd", "mfa", "fed"},
 		"claims_supported": []string{
 			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-			"name", "given_name", "family_name", "updated_at",
+			"name", "given_name", "family_name", "locale", "zoneinfo", "updated_at",
 			"email", "email_verified", "phone_number", "phone_number_verified",
 			"roles", "partner_id", "user_kind", "org_ids",
 		},
