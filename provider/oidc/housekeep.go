@@ -11,18 +11,23 @@ import (
 // only bounds how far the table grows.
 const housekeepInterval = time.Hour
 
+// housekeepFirst bounds the wait before a node's first sweep: soon
+// enough that nodes restarted more often than hourly still sweep.
+const housekeepFirst = 10 * time.Minute
+
 // Housekeep deletes expired refresh tokens about once an hour until ctx
-// ends. Each wait is jittered (the first one anywhere within the hour), so
-// nodes started together do not all sweep at the same moment; several
-// nodes sweeping is harmless, as a delete of what is already gone deletes
-// nothing. Run it in its own goroutine, with the node's background context.
+// ends. Each wait is jittered (the first one anywhere within
+// housekeepFirst), so nodes started together do not all sweep at the same
+// moment; several nodes sweeping is harmless, as a delete of what is
+// already gone deletes nothing. Run it in its own goroutine, with the
+// node's background context.
 func (p *Provider) Housekeep(ctx context.Context) {
 	first := true
 	p.housekeepEvery(ctx, func() <-chan time.Time {
 		d := jitter(housekeepInterval)
 		if first {
 			first = false
-			d = time.Duration(rand.Int64N(int64(housekeepInterval)))
+			d = time.Duration(rand.Int64N(int64(housekeepFirst)))
 		}
 		return time.After(d)
 	})
