@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -334,7 +335,7 @@ func TestInterfaceTokens(t *testing.T) {
 		if p.Location != nil || p.Status != http.StatusOK {
 			t.Fatalf("an untied logout: %d, redirect %v", p.Status, p.Location)
 		}
-		<-bc.got
+		bc.wait(t)
 		p = b.get(r.conf.AuthCodeURL("state-e2e-0123456789", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 		if !p.hasField("password") {
 			t.Fatalf("still signed in after logout")
@@ -367,7 +368,6 @@ func TestInterfaceTokens(t *testing.T) {
 
 		// With id_token_hint the browser goes back to the registered URI.
 		tok = ifCode(t, r, b, ifSteps{User: ifFinance, Pass: ifFinancePass})
-		<-ifDrain(bc)
 		p = b.get(n.URL + "/oauth2/logout?state=bye&post_logout_redirect_uri=" + url.QueryEscape("http://localhost:9100/") +
 			"&id_token_hint=" + tok.Extra("id_token").(string))
 		if p.Location == nil || p.Location.Host != "localhost:9100" || p.Location.Query().Get("state") != "bye" {
@@ -377,20 +377,14 @@ func TestInterfaceTokens(t *testing.T) {
 	})
 }
 
-// drain returns a channel closed once bc has nothing pending.
-func ifDrain(bc *ifBCReceiver) chan struct{} {
-	c := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-bc.got:
-			default:
-				close(c)
-				return
-			}
-		}
-	}()
-	return c
+// wait waits for the next logout token.
+func (bc *ifBCReceiver) wait(t testing.TB) {
+	t.Helper()
+	select {
+	case <-bc.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no back-channel logout token within 10s")
+	}
 }
 
 func ifUserinfo(t testing.TB, issuer, token, method string) map[string]any {
