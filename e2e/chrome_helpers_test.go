@@ -39,7 +39,6 @@ type chrome struct {
 
 	mu       sync.Mutex
 	problems []string // console errors, exceptions, CSP violations
-	expected []string // problems the test provokes on purpose
 }
 
 // newChrome starts Chromium for t. Without it the test skips, except under
