@@ -560,6 +560,7 @@ func (s *ifSAMLSP) parse(t testing.TB, fields url.Values) (*crewsaml.Assertion, 
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.sp.AcsURL.String(), strings.NewReader(fields.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	_ = req.ParseForm() // crewjam/saml reads req.Form
 	s.mu.Lock()
 	ids := append([]string(nil), s.ids...)
 	s.mu.Unlock()
