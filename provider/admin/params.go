@@ -7,14 +7,20 @@ import (
 	"gatehouse/storage"
 )
 
-// pageParams reads page_token and limit (1 to 500) from the query.
+// pageParams reads page_token and limit (1 to 500) from the query. The
+// page size may also be given as page_size, the name that goes with
+// page_token and next_page_token in most APIs that use them.
 func pageParams(r *http.Request) (storage.Page, error) {
 	q := r.URL.Query()
 	p := storage.Page{Token: q.Get("page_token")}
-	if s := q.Get("limit"); s != "" {
+	name := "limit"
+	if q.Get(name) == "" && q.Get("page_size") != "" {
+		name = "page_size"
+	}
+	if s := q.Get(name); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			return p, errField("limit", "must be a number from 1 to 500")
+			return p, errField(name, "must be a number from 1 to 500")
 		}
 		p.Limit = n
 	}

@@ -199,6 +199,12 @@ var userScenarios = []scenario{
 		wantField(t, e.as("admin", "GET", acme+"/users?kind=robot", nil), "kind")
 		wantField(t, e.as("admin", "GET", acme+"/users?role=emperor", nil), "role")
 		wantField(t, e.as("admin", "GET", acme+"/users?limit=0", nil), "limit")
+		// page_size is limit by another name.
+		e.as("admin", "GET", acme+"/users?page_size=5", nil).json(t, &l)
+		if len(l.Users) != 5 || l.NextPageToken == "" {
+			t.Errorf("page_size=5: %d users, next %q", len(l.Users), l.NextPageToken)
+		}
+		wantField(t, e.as("admin", "GET", acme+"/users?page_size=0", nil), "page_size")
 		wantField(t, e.as("admin", "GET", acme+"/users?page_token=bogus", nil), "page_token")
 		// Roles that manage nobody read no lists.
 		for _, name := range []string{"tech", "sales", "client", "comanager"} {
