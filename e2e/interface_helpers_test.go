@@ -651,3 +651,21 @@ func ifCode(t testing.TB, r *rp, b *browser, s ifSteps, opts ...oauth2.AuthCodeO
 	}
 	return tok
 }
+
+// ifSetPasswordViaInvite follows the invitation mailed to email and sets
+// the password on the set-password page.
+func ifSetPasswordViaInvite(t testing.TB, n *ifNode, email, password string) *page {
+	t.Helper()
+	m := n.Inbox.WaitFor(t, email)
+	link := m.Link(n.URL)
+	if link == "" {
+		t.Fatalf("the invitation to %s has no link to %s:\n%s", email, n.URL, m.Text)
+	}
+	b := newBrowser(t, n.URL)
+	p := b.get(link)
+	p = b.submit(p, "password_confirm", map[string]string{"password": password, "password_confirm": password})
+	if p.Status >= 400 || p.hasField("password_confirm") {
+		t.Fatalf("setting the password from the invitation: %d at %s:\n%s", p.Status, p.URL, p.Body)
+	}
+	return p
+}
