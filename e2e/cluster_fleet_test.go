@@ -115,28 +115,28 @@ func fleetOf(t testing.TB, issuer string, nodes []*node, env []string, dir strin
 	return f
 }
 
-// steer is a client's route to the fleet: requests for the issuer go to
+// fleetRoute is a client's route to the fleet: requests for the issuer go to
 // the node it points at, with the issuer's Host kept, from a client address
 // of its own (X-Forwarded-For, which Gatehouse trusts from a loopback
 // peer), so that the per-address sign-in rate limit counts each simulated
 // browser apart, as it would count real ones.
-type steer struct {
+type fleetRoute struct {
 	f    *fleet
 	at   atomic.Int32
 	addr string
 }
 
-func (f *fleet) steer(node int) *steer {
+func (f *fleet) route(node int) *fleetRoute {
 	n := f.addrs.Add(1)
-	s := &steer{f: f, addr: fmt.Sprintf("10.77.%d.%d", n/250, n%250+1)}
+	s := &fleetRoute{f: f, addr: fmt.Sprintf("10.77.%d.%d", n/250, n%250+1)}
 	s.at.Store(int32(node))
 	return s
 }
 
 // to points every following request at node i.
-func (s *steer) to(i int) { s.at.Store(int32(i)) }
+func (s *fleetRoute) to(i int) { s.at.Store(int32(i)) }
 
-func (s *steer) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s *fleetRoute) RoundTrip(r *http.Request) (*http.Response, error) {
 	iss, _ := url.Parse(s.f.Issuer)
 	if r.URL.Host != iss.Host {
 		return s.f.transport.RoundTrip(r)
@@ -157,7 +157,7 @@ func (s *steer) RoundTrip(r *http.Request) (*http.Response, error) {
 // client is an HTTP client whose requests go to node i: a relying party's
 // back channel (token, introspection, UserInfo) to that node.
 func (f *fleet) client(i int) *http.Client {
-	return &http.Client{Transport: f.steer(i), Timeout: 30 * time.Second}
+	return &http.Client{Transport: f.route(i), Timeout: 30 * time.Second}
 }
 
 // ctx carries the client for node i to x/oauth2 and go-oidc.
@@ -165,38 +165,38 @@ func (f *fleet) ctx(i int) context.Context {
 	return oidc.ClientContext(context.Background(), f.client(i))
 }
 
-// steered is a browser and the route it takes.
-type steered struct {
+// fleetBrowser is a browser and the route it takes.
+type fleetBrowser struct {
 	*browser
-	route *steer
+	route *fleetRoute
 }
 
 // browser returns a cookie-keeping browser whose requests go to node i
 // until told otherwise.
-func (f *fleet) browser(t testing.TB, i int) *steered {
+func (f *fleet) browser(t testing.TB, i int) *fleetBrowser {
 	b := newBrowser(t, f.Issuer)
-	s := f.steer(i)
+	s := f.route(i)
 	b.c.Transport = s
 	b.c.Timeout = 30 * time.Second
-	return &steered{browser: b, route: s}
+	return &fleetBrowser{browser: b, route: s}
 }
 
 // on points the browser's following requests at node i.
-func (b *steered) on(i int) *steered {
+func (b *fleetBrowser) on(i int) *fleetBrowser {
 	b.route.to(i)
 	return b
 }
 
 // stepwise makes the browser stop at every redirect, so the test chooses
 // the node each hop goes to.
-func (b *steered) stepwise() *steered {
+func (b *fleetBrowser) stepwise() *fleetBrowser {
 	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return b
 }
 
 // cookies copies the browser's Gatehouse cookies into another browser: the
 // same session in a second window, or in a thief's hands.
-func (b *steered) cookiesTo(other *steered) {
+func (b *fleetBrowser) cookiesTo(other *fleetBrowser) {
 	u, _ := url.Parse(b.browser.issuer.String() + "/")
 	other.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
 }

@@ -19,23 +19,23 @@ const (
 	fleetNonce = "nonce-fleet-0123456789"
 )
 
-// grant is what a finished sign-in gave the relying party.
-type grant struct {
+// fleetGrant is what a finished sign-in gave the relying party.
+type fleetGrant struct {
 	ID    *oidc.IDToken
 	RawID string
 	Token *oauth2.Token
 }
 
-// claims are the ID token claims the scale-out tests look at.
-type claims struct {
+// fleetClaims are the ID token claims the scale-out tests look at.
+type fleetClaims struct {
 	Email string   `json:"email"`
 	AMR   []string `json:"amr"`
 	SID   string   `json:"sid"`
 }
 
-func (g grant) claims(t testing.TB) claims {
+func (g fleetGrant) claims(t testing.TB) fleetClaims {
 	t.Helper()
-	var c claims
+	var c fleetClaims
 	if err := g.ID.Claims(&c); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func (g grant) claims(t testing.TB) claims {
 
 // authorize sends the browser to the authorization endpoint (through the
 // node it is on) and returns where it stopped, with the PKCE verifier.
-func (f *fleet) authorize(b *steered, r *rp, opts ...oauth2.AuthCodeOption) (*page, string) {
+func (f *fleet) authorize(b *fleetBrowser, r *rp, opts ...oauth2.AuthCodeOption) (*page, string) {
 	b.t.Helper()
 	v := oauth2.GenerateVerifier()
 	opts = append(opts, oauth2.S256ChallengeOption(v), oidc.Nonce(fleetNonce))
@@ -53,7 +53,7 @@ func (f *fleet) authorize(b *steered, r *rp, opts ...oauth2.AuthCodeOption) (*pa
 
 // follow follows redirects within Gatehouse, through the node the browser
 // is on, up to a page or a redirect to the relying party.
-func (b *steered) follow(p *page) *page {
+func (b *fleetBrowser) follow(p *page) *page {
 	b.t.Helper()
 	iss := b.browser.issuer
 	for i := 0; p.Location != nil && p.Location.Host == iss.Host; i++ {
@@ -67,7 +67,7 @@ func (b *steered) follow(p *page) *page {
 
 // exchange redeems the code the browser brought back, at node i, and
 // verifies the ID token.
-func (f *fleet) exchange(t testing.TB, r *rp, p *page, verifier string, i int) grant {
+func (f *fleet) exchange(t testing.TB, r *rp, p *page, verifier string, i int) fleetGrant {
 	t.Helper()
 	if p.Location == nil || p.Location.String() == "" || strings.HasPrefix(p.Location.String(), f.Issuer) {
 		t.Fatalf("no redirect to the relying party; stopped at %s (%d):\n%s", p.URL, p.Status, p.Body)
@@ -91,12 +91,12 @@ func (f *fleet) exchange(t testing.TB, r *rp, p *page, verifier string, i int) g
 	if id.Nonce != fleetNonce {
 		t.Fatalf("nonce %q", id.Nonce)
 	}
-	return grant{ID: id, RawID: raw, Token: tok}
+	return fleetGrant{ID: id, RawID: raw, Token: tok}
 }
 
 // signIn runs the whole code flow for email on node i in a new browser and
 // returns the grant and the browser (which holds the SSO session).
-func (f *fleet) signIn(t testing.TB, r *rp, i int, email string) (grant, *steered) {
+func (f *fleet) signIn(t testing.TB, r *rp, i int, email string) (fleetGrant, *fleetBrowser) {
 	t.Helper()
 	b := f.browser(t, i)
 	p, v := f.authorize(b, r)
@@ -211,8 +211,8 @@ func (f *fleet) api(t testing.TB, i int, method, path string, body, out any) int
 	return f.send(t, i, req, out)
 }
 
-// apiUser is the part of the API's user the tests read.
-type apiUser struct {
+// fleetUser is the part of the API's user the tests read.
+type fleetUser struct {
 	ID     string `json:"id"`
 	Email  string `json:"email"`
 	Locked bool   `json:"locked"`
@@ -222,10 +222,10 @@ type apiUser struct {
 }
 
 // user finds a user of the fleet's partner by email, through node i.
-func (f *fleet) user(t testing.TB, i int, email string) apiUser {
+func (f *fleet) user(t testing.TB, i int, email string) fleetUser {
 	t.Helper()
 	var out struct {
-		Users []apiUser `json:"users"`
+		Users []fleetUser `json:"users"`
 	}
 	if s := f.api(t, i, http.MethodGet, "/users?q="+url.QueryEscape(email), nil, &out); s != http.StatusOK {
 		t.Fatalf("listing users at node %d: %d", i, s)
@@ -236,5 +236,5 @@ func (f *fleet) user(t testing.TB, i int, email string) apiUser {
 		}
 	}
 	t.Fatalf("no user %s in %+v", email, out.Users)
-	return apiUser{}
+	return fleetUser{}
 }

@@ -10,7 +10,7 @@ import (
 const fleetThreshold = 5
 
 // loginPage opens a sign-in page on node i in a new browser.
-func (f *fleet) loginPage(t testing.TB, r *rp, i int) (*steered, *page) {
+func (f *fleet) loginPage(t testing.TB, r *rp, i int) (*fleetBrowser, *page) {
 	t.Helper()
 	b := f.browser(t, i)
 	p, _ := f.authorize(b, r)

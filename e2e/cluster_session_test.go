@@ -32,7 +32,7 @@ func clusterLogout(t *testing.T, f *fleet) {
 	}
 
 	for i := range f.Nodes {
-		for name, b := range map[string]*steered{"logged-out browser": a, "copied session": other} {
+		for name, b := range map[string]*fleetBrowser{"logged-out browser": a, "copied session": other} {
 			p, _ := f.authorize(b.on(i), r, oauth2.SetAuthURLParam("prompt", "none"))
 			if p.Location == nil || p.Location.Query().Get("error") != "login_required" {
 				t.Errorf("node %d, %s: prompt=none after logout: %d %v, want login_required", i, name, p.Status, p.Location)

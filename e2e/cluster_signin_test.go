@@ -62,7 +62,7 @@ func clusterSignInAcrossNodes(t *testing.T, f *fleet) {
 
 	var p *page
 	var verifier string
-	var g grant
+	var g fleetGrant
 	f.hop(t, 0, "GET /oauth2/authorize", func() { p, verifier = f.authorize(b, r) })
 	if p.Location == nil || !strings.HasPrefix(p.Location.String(), f.Issuer) {
 		t.Fatalf("authorize on node 0: want a redirect to the sign-in page, got %d at %s", p.Status, p.URL)

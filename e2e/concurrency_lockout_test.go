@@ -17,7 +17,7 @@ func (f *fleet) racePasswords(t *testing.T, n int, email, password string) []int
 	t.Helper()
 	r := f.rp(t, 0)
 	reqs := make([]*http.Request, n)
-	browsers := make([]*steered, n)
+	browsers := make([]*fleetBrowser, n)
 	for k := range n {
 		b, p := f.loginPage(t, r, k%len(f.Nodes))
 		req, err := formPost(p, "username", map[string]string{"username": email, "password": password})

@@ -100,9 +100,9 @@ func (p *pgCut) down() {
 	clear(p.conns)
 }
 
-// outcome is one request of the load: its status (0: no answer), whether a
+// loadOutcome is one request of the load: its status (0: no answer), whether a
 // failure answered with a page or a JSON error, and how long it took.
-type outcome struct {
+type loadOutcome struct {
 	what   string
 	status int
 	clean  bool
@@ -114,12 +114,12 @@ type outcome struct {
 // operation after 10 s, so a request that takes longer is hanging.
 const loadDeadline = 15 * time.Second
 
-// fetch does one request without the test's helpers (which may not run
+// loadFetch does one request without the test's helpers (which may not run
 // off the test's goroutine) and notes its outcome.
-func fetch(c *http.Client, req *http.Request, what string) (*page, outcome) {
+func loadFetch(c *http.Client, req *http.Request, what string) (*page, loadOutcome) {
 	start := time.Now()
 	resp, err := c.Do(req)
-	o := outcome{what: what, err: err}
+	o := loadOutcome{what: what, err: err}
 	if err != nil {
 		o.took = time.Since(start)
 		return nil, o
@@ -143,10 +143,10 @@ func fetch(c *http.Client, req *http.Request, what string) (*page, outcome) {
 
 // trySignIn runs a sign-in through to the code exchange, stopping at the
 // first request that fails; it returns every request's outcome.
-func (f *fleet) trySignIn(r *rp, email string) []outcome {
+func (f *fleet) trySignIn(r *rp, email string) []loadOutcome {
 	jar, _ := cookiejar.New(nil)
 	iss, _ := url.Parse(f.Issuer)
-	c := &http.Client{Jar: jar, Transport: f.steer(0), Timeout: loadDeadline,
+	c := &http.Client{Jar: jar, Transport: f.route(0), Timeout: loadDeadline,
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 			if req.URL.Host != iss.Host {
 				return http.ErrUseLastResponse
@@ -155,23 +155,23 @@ func (f *fleet) trySignIn(r *rp, email string) []outcome {
 		}}
 	v := oauth2.GenerateVerifier()
 	req, _ := http.NewRequest(http.MethodGet, r.conf.AuthCodeURL(fleetState, oauth2.S256ChallengeOption(v)), nil)
-	p, o := fetch(c, req, "authorize")
-	out := []outcome{o}
+	p, o := loadFetch(c, req, "authorize")
+	out := []loadOutcome{o}
 	if p == nil || p.Status != http.StatusOK {
 		return out
 	}
 	req, err := formPost(p, "username", map[string]string{"username": email, "password": fleetPassword})
 	if err != nil {
-		return append(out, outcome{what: "sign-in page", status: p.Status, err: err, clean: false})
+		return append(out, loadOutcome{what: "sign-in page", status: p.Status, err: err, clean: false})
 	}
-	p, o = fetch(c, req, "sign-in")
+	p, o = loadFetch(c, req, "sign-in")
 	out = append(out, o)
 	if p == nil || p.Location == nil {
 		return out
 	}
 	start := time.Now()
 	_, err = r.conf.Exchange(f.ctx(0), p.Location.Query().Get("code"), oauth2.VerifierOption(v))
-	o = outcome{what: "exchange", status: http.StatusOK, clean: true, took: time.Since(start)}
+	o = loadOutcome{what: "exchange", status: http.StatusOK, clean: true, took: time.Since(start)}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		o.status = re.Response.StatusCode
@@ -183,14 +183,14 @@ func (f *fleet) trySignIn(r *rp, email string) []outcome {
 }
 
 // tryWrite creates an organization through the API.
-func (f *fleet) tryWrite(id string) outcome {
+func (f *fleet) tryWrite(id string) loadOutcome {
 	body := fmt.Sprintf(`{"id": %q, "name": "Org %s"}`, id, id)
 	req, _ := http.NewRequest(http.MethodPost, f.Issuer+"/api/v1/partners/"+fleetPartner+"/organizations", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+f.admin)
 	req.Header.Set("Content-Type", "application/json")
 	c := f.client(0)
 	c.Timeout = loadDeadline
-	_, o := fetch(c, req, "create organization "+id)
+	_, o := loadFetch(c, req, "create organization "+id)
 	return o
 }
 
@@ -225,13 +225,13 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	// once they are under way and comes back a few seconds later.
 	var (
 		mu       sync.Mutex
-		outcomes []outcome
+		outcomes []loadOutcome
 		written  []string // organizations the API acknowledged (201)
 		seq      atomic.Int32
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
 	)
-	record := func(res ...outcome) {
+	record := func(res ...loadOutcome) {
 		mu.Lock()
 		outcomes = append(outcomes, res...)
 		mu.Unlock()
@@ -246,12 +246,12 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				var res []outcome
+				var res []loadOutcome
 				if w%2 == 0 {
 					res = f.trySignIn(r, fleetEmail(fleetUsers[w]))
 				} else {
 					id := fmt.Sprintf("load-%d", seq.Add(1))
-					res = []outcome{f.tryWrite(id)}
+					res = []loadOutcome{f.tryWrite(id)}
 					if res[0].status == http.StatusCreated {
 						mu.Lock()
 						written = append(written, id)
