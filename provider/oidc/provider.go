@@ -94,6 +94,8 @@ type Provider struct {
 	signer *signer
 
 	discovery []byte
+	// verified remembers access tokens whose signature checked out.
+	verified *verifiedTokens
 
 	// sends tracks back-channel logout deliveries still running.
 	sends sync.WaitGroup
@@ -150,6 +152,8 @@ func New(cfg Config) (*Provider, error) {
 		prefix: strings.TrimSuffix(u.Path, "/"),
 		now:    cfg.Now,
 		log:    cfg.Logger,
+
+		verified: newVerifiedTokens(),
 	}
 	p.signer = &signer{keys: cfg.Keys}
 	p.store = &store{p: p, eph: cfg.Ephemeral, sql: cfg.Store, clients: cfg.Clients}
