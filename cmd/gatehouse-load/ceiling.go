@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,9 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"time"
 
@@ -18,34 +23,96 @@ import (
 )
 
 // ceilings are the bare servers and computations each path is bounded by.
+// The servers run in a child process of their own, as the node under test
+// does: in the load tool's process they would share its scheduler and
+// garbage collector with the 32 clients, and look slower than they are.
 type ceilings struct {
 	g       *gatehouse
-	signer  *http.Server
-	static  *http.Server
+	child   *exec.Cmd
+	stdin   io.Closer
 	signURL string
 	statURL string
 }
 
-// startCeilings starts, on loopback, a server that does nothing but sign an
+// ceilingSpec is what the child needs to know, sent on its stdin.
+type ceilingSpec struct {
+	Issuer    string `json:"issuer"`
+	ClientID  string `json:"client_id"`
+	JWKS      []byte `json:"jwks"`
+	Discovery []byte `json:"discovery"`
+}
+
+// startCeilings starts the child: one server that does nothing but sign an
 // ES256 JWT shaped like Gatehouse's access tokens, and one that only writes
-// fixed bytes the size of the server's JWKS.
-func startCeilings(g *gatehouse) (*ceilings, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// the bytes the node's JWKS and discovery documents hold.
+func startCeilings(ctx context.Context, g *gatehouse) (*ceilings, error) {
+	spec := ceilingSpec{Issuer: g.target, ClientID: g.opts.clientID}
+	var err error
+	if spec.JWKS, err = g.getBytes(ctx, g.discovery.JWKS); err != nil {
+		return nil, err
+	}
+	if spec.Discovery, err = g.getBytes(ctx, g.target+"/.well-known/openid-configuration"); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	cmd := exec.Command(self, "-serve-ceilings")
+	cmd.Stderr = os.Stderr
+	// The child serves while its stdin stays open: it goes away with the
+	// load tool even when the load tool is killed.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &ceilings{g: g, child: cmd, stdin: stdin}
+	if err := json.NewEncoder(stdin).Encode(spec); err != nil {
+		c.close()
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if _, scanErr := fmt.Sscan(line, &c.signURL, &c.statURL); err != nil || scanErr != nil {
+		c.close()
+		return nil, errors.New("the ceiling servers did not start")
+	}
+	return c, nil
+}
+
+func (c *ceilings) close() {
+	_ = c.stdin.Close()
+	_ = c.child.Wait()
+}
+
+// serveCeilings is the child: it serves until its parent goes away.
+func serveCeilings() error {
+	var spec ceilingSpec
+	if err := json.NewDecoder(os.Stdin).Decode(&spec); err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
 	}
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"ceiling","typ":"at+jwt"}`))
 	sign := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now().Unix()
 		claims, _ := json.Marshal(map[string]any{
-			"iss": g.target, "sub": g.opts.clientID, "aud": []string{g.opts.clientID}, "client_id": g.opts.clientID,
+			"iss": spec.Issuer, "sub": spec.ClientID, "aud": []string{spec.ClientID}, "client_id": spec.ClientID,
 			"iat": now, "nbf": now, "exp": now + 3600, "jti": base64.RawURLEncoding.EncodeToString(randBytes(16)), "scope": "",
 		})
 		input := header + "." + base64.RawURLEncoding.EncodeToString(claims)
 		sum := sha256.Sum256([]byte(input))
 		rs, ss, err := ecdsa.Sign(rand.Reader, key, sum[:])
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		sig := make([]byte, 64)
@@ -54,39 +121,35 @@ func startCeilings(g *gatehouse) (*ceilings, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"access_token":%q,"token_type":"bearer","expires_in":3599}`, input+"."+base64.RawURLEncoding.EncodeToString(sig))
 	})
-	jwks := make([]byte, 1500)
-	for i := range jwks {
-		jwks[i] = 'a'
-	}
 	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := spec.JWKS
+		if r.URL.Path == "/discovery" {
+			body = spec.Discovery
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
+		_, _ = w.Write(body)
 	})
-	c := &ceilings{g: g}
-	var url1, url2 string
-	if c.signer, url1, err = serve(sign); err != nil {
-		return nil, err
+	u1, err := serve(sign)
+	if err != nil {
+		return err
 	}
-	if c.static, url2, err = serve(static); err != nil {
-		return nil, err
+	u2, err := serve(static)
+	if err != nil {
+		return err
 	}
-	c.signURL, c.statURL = url1, url2
-	return c, nil
+	fmt.Println(u1, u2)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
 }
 
-func serve(h http.Handler) (*http.Server, string, error) {
+func serve(h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.Serve(ln) }()
-	return s, "http://" + ln.Addr().String(), nil
-}
-
-func (c *ceilings) close() {
-	_ = c.signer.Close()
-	_ = c.static.Close()
+	return "http://" + ln.Addr().String(), nil
 }
 
 // op returns the ceiling of a path, its worker count and a label; nil
@@ -98,8 +161,10 @@ func (c *ceilings) op(path string, n int) (op, int, string) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.signURL, nil)
 			return c.g.expect200(req)
 		}, n, "bare ES256 signer"
-	case "jwks", "discovery":
-		return c.g.getOp(c.statURL), n, "bare static server"
+	case "jwks":
+		return c.g.getOp(c.statURL + "/jwks"), n, "bare static server"
+	case "discovery":
+		return c.g.getOp(c.statURL + "/discovery"), n, "bare static server"
 	case "password_signin":
 		o := c.g.opts
 		salt := randBytes(16)
@@ -110,6 +175,19 @@ func (c *ceilings) op(path string, n int) (op, int, string) {
 		}, runtime.GOMAXPROCS(0), "argon2id"
 	}
 	return nil, 0, ""
+}
+
+func (g *gatehouse) getBytes(ctx context.Context, u string) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: status %d", u, resp.StatusCode)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
 
 func randBytes(n int) []byte {

@@ -41,6 +41,8 @@ type options struct {
 	proxy        string
 	proxyStats   string
 	sessions     int
+	pprof        string
+	pprofDir     string
 }
 
 func main() {
@@ -65,7 +67,17 @@ func main() {
 	flag.StringVar(&o.proxy, "proxy", "", "run only a counting TCP proxy: `name=listen>upstream,...` (e.g. redis=127.0.0.1:16379>127.0.0.1:6379), counters served at -proxy-stats")
 	flag.StringVar(&o.proxyStats, "proxy-stats", "127.0.0.1:16399", "where a -proxy serves its counters")
 	flag.IntVar(&o.sessions, "sessions", 0, "after the paths, sign in this many fresh browsers (each an SSO session) and report the server's resident memory")
+	flag.StringVar(&o.pprof, "pprof", "", "base URL of the server's profiler (debug.pprof_listen): save a CPU profile of each path's first turn")
+	flag.StringVar(&o.pprofDir, "pprof-dir", ".", "where -pprof profiles go, one PATH.pprof each")
+	serveCeil := flag.Bool("serve-ceilings", false, "internal: be the child process that serves the ceilings")
 	flag.Parse()
+	if *serveCeil {
+		if err := serveCeilings(); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-load: ceilings:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.proxy != "" {
 		if err := runProxy(o.proxy, o.proxyStats); err != nil {
 			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
@@ -177,7 +189,7 @@ func run(ctx context.Context, o options) error {
 	var ceil *ceilings
 	if o.ceiling {
 		var err error
-		if ceil, err = startCeilings(g); err != nil {
+		if ceil, err = startCeilings(ctx, g); err != nil {
 			return err
 		}
 		defer ceil.close()
@@ -188,6 +200,9 @@ func run(ctx context.Context, o options) error {
 	var rows []row
 	for _, name := range strings.Split(o.paths, ",") {
 		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
 		fn, n, err := g.op(name)
 		if err != nil {
 			return err
@@ -208,7 +223,17 @@ func run(ctx context.Context, o options) error {
 		// The path and its ceiling take turns, so that whatever else the
 		// machine is doing weighs on both alike.
 		for i := 0; i < rounds; i++ {
+			var prof chan error
+			if i == 0 && o.pprof != "" {
+				prof = make(chan error, 1)
+				go func() { prof <- g.profile(ctx, name, slice) }()
+			}
 			r.res.add(measure(ctx, name, n, slice, fn))
+			if prof != nil {
+				if err := <-prof; err != nil {
+					fmt.Fprintf(os.Stderr, "%s: profile: %v\n", name, err)
+				}
+			}
 			if cfn != nil {
 				r.ceil.add(measure(ctx, r.ceilingLabel, cn, slice, cfn))
 			}
@@ -220,9 +245,11 @@ func run(ctx context.Context, o options) error {
 		r.rss = g.rss()
 		rows = append(rows, r)
 	}
-	if o.markdown {
+	switch {
+	case len(rows) == 0:
+	case o.markdown:
 		printMarkdown(os.Stdout, o, rows)
-	} else {
+	default:
 		printTable(os.Stdout, rows)
 	}
 	if o.sessions > 0 {

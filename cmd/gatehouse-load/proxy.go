@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -159,4 +160,28 @@ func (g *gatehouse) rss() int64 {
 		return 0
 	}
 	return vmRSS(g.opts.pid)
+}
+
+// profile saves a CPU profile of the server over d into PATH.pprof.
+func (g *gatehouse) profile(ctx context.Context, path string, d time.Duration) error {
+	secs := max(int(d.Seconds()), 1)
+	u := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimRight(g.opts.pprof, "/"), secs)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := (&http.Client{Timeout: d + 30*time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", u, resp.StatusCode)
+	}
+	f, err := os.Create(filepath.Join(g.opts.pprofDir, path+".pprof"))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
