@@ -306,9 +306,31 @@ func TestInterfaceAdminAPI(t *testing.T) {
 			t.Errorf("after a 24h pause, paused_until %v", m["paused_until"])
 		}
 		admin.do("POST", users+"/"+id+"/mfa/pause", map[string]any{"until": "forever"}).wantError(t, 422, "a bad pause")
-		pol := admin.do("GET", users+"/"+id+"/policy", nil).want(t, 200, "policy")
-		if len(pol.JSON) == 0 {
-			t.Errorf("empty policy: %s", pol.Body)
+		// The pause skips the factor, but not for a relying party that
+		// asks for one.
+		rp := newRP(t, n.URL, ifConsoleID, ifConsoleSec, ifConsoleRedir)
+		pb := newBrowser(t, n.URL)
+		if p := pb.signIn(pb.get(rp.conf.AuthCodeURL("s-0123456789", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))), ifCoManLogin, ifCoManPass); p.Location == nil {
+			t.Errorf("a paused second factor was asked for (%d at %s)", p.Status, p.URL)
+		}
+		pb = newBrowser(t, n.URL)
+		if p := pb.signIn(pb.get(rp.conf.AuthCodeURL("s-0123456789", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("acr_values", "mfa"))), ifCoManLogin, ifCoManPass); p.Location != nil || !p.hasField("code") {
+			t.Errorf("acr_values=mfa skipped the factor during a pause (%d at %s, %v)", p.Status, p.URL, p.Location)
+		}
+		pol := admin.do("GET", users+"/"+id+"/policy", nil).want(t, 200, "policy").JSON
+		// Effective policy: the factor is required by kind, and paused.
+		if m, _ := pol["mfa"].(map[string]any); m == nil || len(ifStrs(m["reasons"])) == 0 || m["paused_until"] == nil {
+			t.Errorf("policy of a paused co-managing user: %v", pol)
+		}
+		sam := ifFindUser(t, admin, "acme", ifSSO)["id"].(string)
+		pol = admin.do("GET", users+"/"+sam+"/policy", nil).want(t, 200, "policy").JSON
+		if !strings.Contains(fmt.Sprint(pol["sso"]), "acme-entra") {
+			t.Errorf("policy of an SSO user does not name the connection: %v", pol)
+		}
+		pol = admin.do("GET", users+"/"+nora+"/policy", nil).want(t, 200, "policy").JSON
+		if pr, _ := pol["password_reset"].(map[string]any); pr == nil || pr["allowed"] != false {
+			t.Errorf("policy of a user with password_reset_disabled: %v", pol)
 		}
 		if ans := admin.do("DELETE", users+"/"+id+"/mfa/pause", nil); ans.Status != 204 {
 			t.Errorf("end pause: %d %s", ans.Status, ans.Body)
@@ -323,6 +345,11 @@ func TestInterfaceAdminAPI(t *testing.T) {
 		m = admin.do("GET", users+"/"+id, nil).JSON["mfa"].(map[string]any)
 		if len(ifStrs(m["factors"])) != 0 || m["required"] != true {
 			t.Errorf("after a reset: %v", m)
+		}
+		// A mandatory factor: enrol again at the next sign-in.
+		pb = newBrowser(t, n.URL)
+		if p := pb.signIn(pb.get(rp.conf.AuthCodeURL("s-0123456789", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))), ifCoManLogin, ifCoManPass); !strings.Contains(p.Body, "otpauth://totp/") {
+			t.Errorf("no enrolment after the factors were removed (%d at %s)", p.Status, p.URL)
 		}
 
 		// Notifications: a finance user may get invoices, not errors.

@@ -80,7 +80,10 @@ func TestInterfaceCLIZeroConfig(t *testing.T) {
 	} else {
 		ln.Close()
 	}
-	ifLaunch(t, url, dir, env, "serve")
+	// A seed is an argument, not configuration: it gives the node someone
+	// to mail.
+	seedPath := ifWriteFile(t, dir, "seed.yaml", ifSeed(ifSeedOptions{}))
+	n := ifLaunch(t, url, dir, env, "serve", "--seed", seedPath)
 
 	var disc struct {
 		Issuer string `json:"issuer"`
@@ -91,6 +94,17 @@ func TestInterfaceCLIZeroConfig(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gatehouse-data", "gatehouse.db")); err != nil {
 		t.Errorf("no SQLite database under ./gatehouse-data/: %v", err)
+	}
+
+	// No SMTP server: mail is written to the log.
+	b := newBrowser(t, url)
+	b.submit(b.get(url+"/login/forgot"), "username", map[string]string{"username": ifFinance})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(n.logs.String(), ifFinance) || !strings.Contains(n.logs.String(), "mail") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset mail was not written to the log:\n%s", n.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -50,15 +50,16 @@ func (h *smsHook) count() int {
 
 // configCheck is what a node's configuration should show from outside.
 type configCheck struct {
-	issuer    string
-	dbPath    string
-	redisURL  string
-	prefix    string
-	inbox     *mailtest.Inbox
-	from      string
-	hook      *smsHook
-	lockout   int
-	accessTTL int64 // seconds
+	issuer     string
+	dbPath     string
+	redisURL   string
+	prefix     string
+	inbox      *mailtest.Inbox
+	from       string
+	hook       *smsHook
+	lockout    int
+	accessTTL  int64 // seconds
+	refreshTTL int64
 }
 
 func TestInterfaceConfigFromFile(t *testing.T) {
@@ -91,7 +92,7 @@ tokens:
 	ifLaunch(t, issuer, dir, nil, "serve", "--config", cfg, "--seed", seedPath)
 	checkConfig(t, configCheck{issuer: issuer, dbPath: filepath.Join(dir, "file-data", "file.db"),
 		redisURL: redisURL, prefix: prefix, inbox: inbox, from: "file@acme.example", hook: hook,
-		lockout: 2, accessTTL: 15 * 60})
+		lockout: 2, accessTTL: 15 * 60, refreshTTL: 48 * 3600})
 }
 
 func TestInterfaceConfigEnvironmentWins(t *testing.T) {
@@ -139,7 +140,7 @@ tokens:
 	ifLaunch(t, issuer, dir, env, "serve", "--config", cfg, "--seed", seedPath)
 	checkConfig(t, configCheck{issuer: issuer, dbPath: filepath.Join(dir, "env-data", "env.db"),
 		redisURL: redisURL, prefix: prefix, inbox: inbox, from: "env@acme.example", hook: hook,
-		lockout: 3, accessTTL: 10 * 60})
+		lockout: 3, accessTTL: 10 * 60, refreshTTL: 24 * 3600})
 	if _, err := os.Stat(filepath.Join(dir, "file-data")); err == nil {
 		t.Errorf("the file's storage.dsn was used although GATEHOUSE_STORAGE_DSN was set")
 	}
@@ -170,6 +171,16 @@ func checkConfig(t *testing.T, c configCheck) {
 		iat, _ := claims["iat"].(float64)
 		if int64(exp-iat) != c.accessTTL {
 			t.Fatalf("access token lives %v s, want %d", exp-iat, c.accessTTL)
+		}
+	})
+	t.Run("tokens.refresh_token_ttl", func(t *testing.T) {
+		r := newRP(t, c.issuer, ifConsoleID, ifConsoleSec, ifConsoleRedir, "offline_access")
+		tok := ifCode(t, r, newBrowser(t, c.issuer), ifSteps{User: ifAdmin, Pass: ifAdminPass})
+		res := ifIntrospect(t, c.issuer, ifAcademyID, ifAcademySec, tok.RefreshToken)
+		exp, _ := res["exp"].(float64)
+		iat, _ := res["iat"].(float64)
+		if d := int64(exp - iat); d < c.refreshTTL-5 || d > c.refreshTTL+5 {
+			t.Fatalf("refresh token lives %d s, want %d: %v", d, c.refreshTTL, res)
 		}
 	})
 	t.Run("mail and sms", func(t *testing.T) {

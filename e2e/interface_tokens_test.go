@@ -374,6 +374,13 @@ func TestInterfaceTokens(t *testing.T) {
 			t.Fatalf("a tied logout: %d, redirect %v", p.Status, p.Location)
 		}
 		_ = raw
+
+		// client_id ties the request too.
+		ifCode(t, r, b, ifSteps{User: ifFinance, Pass: ifFinancePass})
+		p = b.get(n.URL + "/oauth2/logout?client_id=" + ifConsoleID + "&post_logout_redirect_uri=" + url.QueryEscape("http://localhost:9100/"))
+		if p.Location == nil || p.Location.Host != "localhost:9100" {
+			t.Fatalf("a logout tied by client_id: %d, redirect %v", p.Status, p.Location)
+		}
 	})
 }
 
