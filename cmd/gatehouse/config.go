@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -180,6 +179,15 @@ func LoadConfig(path string, environ []string) (cfg *Config, warnings []string, 
 	// A key that failed to decode kept its default, so Validate does not
 	// report it twice.
 	problems = append(problems, c.Validate()...)
+	if c.SQLitePath() == "" && c.Security.EncryptionKey == "" && c.Security.KeyFile == "" {
+		// INTERFACE.md section 2 asks nothing more of a PostgreSQL
+		// deployment than its storage.dsn, so one node runs on a key file
+		// of its own; a second node with another key cannot open the
+		// signing keys and refuses to start.
+		warnings = append(warnings, "security.encryption_key is not set: secrets are sealed with the key in "+
+			defaultKeyFile+" (created on first start); every node sharing this database must have the same key, "+
+			"so set security.encryption_key (e.g. from `openssl rand -base64 32`) or a shared security.key_file")
+	}
 	if len(problems) > 0 {
 		return nil, warnings, &ConfigError{Source: c.source, Problems: problems}
 	}
@@ -211,9 +219,6 @@ func (c *Config) Validate() []string {
 	case "postgres", "postgresql":
 		if _, err := url.Parse(c.Storage.DSN); err != nil {
 			bad("storage.dsn", "is not a URL: %v", err)
-		} else if c.Security.EncryptionKey == "" && c.Security.KeyFile == "" {
-			bad("security.encryption_key", "is required with a PostgreSQL storage.dsn, so every node shares it "+
-				"(32 bytes as base64, e.g. from `openssl rand -base64 32`), unless security.key_file names a shared file")
 		}
 	default:
 		bad("storage.dsn", "%q: want sqlite://PATH or postgres://...", redactURL(c.Storage.DSN))
@@ -333,6 +338,10 @@ func (c *Config) SQLitePath() string {
 	return ""
 }
 
+// defaultKeyFile holds the key of a PostgreSQL deployment that names none,
+// relative to the working directory like the default SQLite database.
+const defaultKeyFile = "gatehouse-data/secret.key"
+
 // EncryptionKey returns the key that encrypts secrets at rest: the
 // configured one, or the key file's, which is created on first start.
 func (c *Config) EncryptionKey() ([]byte, error) {
@@ -341,11 +350,10 @@ func (c *Config) EncryptionKey() ([]byte, error) {
 	}
 	path := c.Security.KeyFile
 	if path == "" {
-		db := c.SQLitePath()
-		if db == "" {
-			return nil, errors.New("security.encryption_key: not set and no key file to fall back on")
+		path = defaultKeyFile
+		if db := c.SQLitePath(); db != "" {
+			path = filepath.Join(filepath.Dir(db), "secret.key")
 		}
-		path = filepath.Join(filepath.Dir(db), "secret.key")
 	}
 	k, err := keys.LoadOrCreateKeyFile(path)
 	if err != nil {

@@ -109,8 +109,6 @@ func TestConfigProblemsNameTheKey(t *testing.T) {
 			[]string{`security.lockout_threshold (from GATEHOUSE_SECURITY_LOCKOUT_THRESHOLD): "lots" is not a whole number`}},
 		{"every problem at once", "issuer: ftp://x\nlisten: nowhere\nstorage:\n  dsn: mysql://x\nlog:\n  level: loud\n", nil,
 			[]string{"issuer: ", "listen: ", "storage.dsn: ", "log.level: "}},
-		{"postgres without a shared key", "storage:\n  dsn: postgres://u@127.0.0.1/db\n", nil,
-			[]string{"security.encryption_key: is required with a PostgreSQL storage.dsn"}},
 		{"bad encryption key", "security:\n  encryption_key: short\n", nil,
 			[]string{"security.encryption_key: must be 32 bytes"}},
 		{"argon2id out of range", "security:\n  password:\n    iterations: 0\n    memory_kib: 4\n", nil,
@@ -149,6 +147,31 @@ func TestConfigWarnsOfUnknownVariables(t *testing.T) {
 	_, warnings, err := LoadConfig("", []string{"GATEHOUSE_STORAGE_DNS=sqlite://x.db"})
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "GATEHOUSE_STORAGE_DNS") {
 		t.Fatalf("warnings = %v, %v", warnings, err)
+	}
+}
+
+// INTERFACE.md section 2 asks only for storage.dsn: PostgreSQL without a
+// key runs on a key file in the working directory, with a warning.
+func TestPostgresWithoutAKeyWarns(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg, warnings, err := LoadConfig("", []string{"GATEHOUSE_STORAGE_DSN=postgres://u@127.0.0.1/db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "security.encryption_key") {
+		t.Fatalf("warnings = %v", warnings)
+	}
+	if _, err := cfg.EncryptionKey(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gatehouse-data", "secret.key")); err != nil {
+		t.Fatalf("no key file under gatehouse-data/: %v", err)
+	}
+	_, warnings, _ = LoadConfig("", []string{"GATEHOUSE_STORAGE_DSN=postgres://u@127.0.0.1/db",
+		"GATEHOUSE_SECURITY_ENCRYPTION_KEY=" + strings.Repeat("A", 43) + "="})
+	if len(warnings) != 0 {
+		t.Fatalf("warnings with a key: %v", warnings)
 	}
 }
 
