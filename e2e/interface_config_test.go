@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/mail/mailtest"
 	"gatehouse/storage/ephemeral/ephemeraltest"
+	"gatehouse/storage/sql/sqltest"
 )
 
 // INTERFACE.md section 2: every key from the YAML file, and from
@@ -242,4 +243,32 @@ func checkConfig(t *testing.T, c configCheck) {
 			t.Fatalf("not locked after %d failures (%d at %s):\n%s", c.lockout, p.Status, p.URL, p.Body)
 		}
 	})
+}
+
+// The configuration of section 2 asks nothing of a PostgreSQL deployment
+// but storage.dsn: one node runs; a second one with another secret key
+// refuses to start rather than fail later.
+func TestInterfaceConfigPostgresFromDSNAlone(t *testing.T) {
+	t.Parallel()
+	dsn := sqltest.PostgresDSN(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	issuer := fmt.Sprintf("http://localhost:%d", port)
+	seedPath := ifWriteFile(t, dir, "seed.yaml", ifSeed(ifSeedOptions{}))
+	env := []string{"GATEHOUSE_ISSUER=" + issuer, fmt.Sprintf("GATEHOUSE_LISTEN=127.0.0.1:%d", port), "GATEHOUSE_STORAGE_DSN=" + dsn}
+	n := ifLaunch(t, issuer, dir, env, "serve", "--seed", seedPath)
+	ifSignIn(t, n.URL, ifTech, ifTechPass, "email")
+	if !strings.Contains(n.logs.String(), "security.encryption_key") {
+		t.Errorf("no warning about the encryption key:\n%s", n.logs)
+	}
+
+	other := []string{"GATEHOUSE_ISSUER=" + issuer, fmt.Sprintf("GATEHOUSE_LISTEN=127.0.0.1:%d", freePort(t)), "GATEHOUSE_STORAGE_DSN=" + dsn}
+	out, errOut, code := ifRun(t, t.TempDir(), other, "serve")
+	if code == 0 {
+		t.Fatalf("a node with another key started:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(errOut, "signing keys") {
+		t.Errorf("the refusal does not say what failed:\n%s", errOut)
+	}
+	t.Logf("the second node said: %s", errOut)
 }
