@@ -117,6 +117,24 @@ func TestInterfaceSAML(t *testing.T) {
 		}
 	})
 
+	t.Run("NameID is the email whatever the request asks", func(t *testing.T) {
+		t.Parallel()
+		for _, f := range []crewsaml.NameIDFormat{crewsaml.UnspecifiedNameIDFormat, crewsaml.TransientNameIDFormat, crewsaml.PersistentNameIDFormat} {
+			other := *sp.sp
+			other.AuthnNameIDFormat = f
+			s := &ifSAMLSP{sp: &other}
+			b := newBrowser(t, n.URL)
+			p := b.signIn(b.get(s.authnRedirect(t, "")), ifFinance, ifFinancePass)
+			a, err := s.parse(t, ifSAMLForm(t, p))
+			if err != nil {
+				t.Fatalf("NameIDPolicy %s: %v", f, describeSAMLError(err))
+			}
+			if a.Subject.NameID.Value != ifFinance || a.Subject.NameID.Format != string(crewsaml.EmailAddressNameIDFormat) {
+				t.Errorf("NameIDPolicy %s: NameID %s %s", f, a.Subject.NameID.Format, a.Subject.NameID.Value)
+			}
+		}
+	})
+
 	t.Run("password and a second factor meet PasswordProtectedTransport", func(t *testing.T) {
 		t.Parallel()
 		b := newBrowser(t, n.URL)

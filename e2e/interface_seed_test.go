@@ -1,9 +1,20 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // INTERFACE.md section 3: the seed file.
@@ -289,5 +300,49 @@ func TestInterfaceSeedRefusals(t *testing.T) {
 	p := b.signIn(b.get(r.conf.AuthCodeURL("state-e2e-0123456789")), "newcomer@acme.example", "newcomer-tulip-anchor-55")
 	if p.Location != nil {
 		t.Fatalf("a user of a refused seed signed in")
+	}
+}
+
+// password_hash (PHC or bcrypt) instead of a password, and a client that
+// authenticates with private_key_jwt against its jwks_uri.
+func TestInterfaceSeedPasswordHashAndPrivateKeyJWT(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	}))
+	t.Cleanup(jwks.Close)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("bcrypt-person-pass-11"), 4)
+	extra := ifWriteFile(t, t.TempDir(), "extra.yaml", `users:
+  - email: hashed@acme.example
+    partner: acme
+    kind: employee
+    role: tech
+    password_hash: "`+string(hash)+`"
+clients:
+  - id: pkj
+    redirect_uris: [http://localhost:9200/cb]
+    grant_types: [client_credentials]
+    scopes: [admin]
+    token_endpoint_auth_method: private_key_jwt
+    jwks_uri: `+jwks.URL+`
+`)
+	n := ifStart(t, ifNodeOptions{Extra: []string{"--seed", extra}})
+	ifSignIn(t, n.URL, "hashed@acme.example", "bcrypt-person-pass-11", "email")
+
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1").WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	assertion, _ := jwt.Signed(signer).Claims(jwt.Claims{Issuer: "pkj", Subject: "pkj", Audience: jwt.Audience{n.URL + "/oauth2/token"},
+		ID: "jti-e2e-1", IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute))}).Serialize()
+	a := ifPostForm(t, n.URL+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}, "client_id": {"pkj"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}, "", "")
+	if a.status != http.StatusOK || a.json["access_token"] == nil {
+		t.Fatalf("private_key_jwt: %d %s", a.status, a.body)
 	}
 }
