@@ -128,6 +128,11 @@ users:
 		if len(codes) == 0 {
 			t.Fatalf("no recovery codes were shown after enrolment")
 		}
+		// Her partner requires a second factor: her only one cannot be
+		// removed from her security page.
+		if sec := b.get(n.URL + "/account/security"); sec.Status != 200 || sec.URL.Path != "/account/security" || sec.hasField("factor") {
+			t.Errorf("the security page of a user whose factor is mandatory offers to remove it (%d at %s)", sec.Status, sec.URL)
+		}
 		// A recovery code answers the code form.
 		b = newBrowser(t, n.URL)
 		p = b.signIn(b.get(authURL()), "gina@gamma.example", "gina-marble-orchid-90")
