@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -46,6 +47,22 @@ func cleanForm(f url.Values) url.Values {
 		delete(out, k)
 	}
 	return out
+}
+
+// clone is a copy of sr sharing nothing that fosite changes in place; as
+// good as a JSON round trip and a fraction of its cost.
+func (sr storedRequest) clone() storedRequest {
+	c := sr
+	c.RequestedScope = slices.Clone(sr.RequestedScope)
+	c.GrantedScope = slices.Clone(sr.GrantedScope)
+	c.RequestedAudience = slices.Clone(sr.RequestedAudience)
+	c.GrantedAudience = slices.Clone(sr.GrantedAudience)
+	c.ResponseTypes = slices.Clone(sr.ResponseTypes)
+	c.Form = cleanForm(sr.Form)
+	if sr.Session != nil {
+		c.Session = sr.Session.Clone().(*session)
+	}
+	return c
 }
 
 func encodeRequest(r fosite.Requester) (storedRequest, error) {

@@ -276,12 +276,9 @@ func (s *store) GetOpenIDConnectSession(ctx context.Context, code string, _ fosi
 		return nil, openid.ErrNoSessionFound
 	}
 	if lc.oidc == nil {
-		var sr storedRequest
-		b, _ := json.Marshal(lc.rec.Request)
-		if err := json.Unmarshal(b, &sr); err != nil {
-			return nil, err
-		}
-		if lc.oidc, err = s.request(ctx, sr); err != nil {
+		// A request of its own: fosite changes the ID token's claims in
+		// place, and the code's access token must not see that.
+		if lc.oidc, err = s.request(ctx, lc.rec.Request.clone()); err != nil {
 			return nil, err
 		}
 	}
