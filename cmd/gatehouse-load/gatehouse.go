@@ -29,12 +29,22 @@ type gatehouse struct {
 		UserInfo      string `json:"userinfo_endpoint"`
 		JWKS          string `json:"jwks_uri"`
 	}
+	main, alt    *client
 	serviceToken string         // a client-credentials access token, for introspection
 	userToken    string         // a user's access token, for UserInfo
 	sessions     []*http.Client // one signed-in browser per worker, for authorize_code
 }
 
+// client is a confidential client the paths use; idTokenAlg is what its
+// ID tokens were signed with, learnt from the first code exchange.
+type client struct {
+	id, secret string
+	idTokenAlg string
+}
+
 func (g *gatehouse) prepare(ctx context.Context) error {
+	g.main = &client{id: g.opts.clientID, secret: g.opts.clientSecret}
+	g.alt = &client{id: g.opts.altClientID, secret: g.opts.altClientSecret}
 	if err := g.getJSON(ctx, g.target+"/.well-known/openid-configuration", &g.discovery); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
@@ -48,18 +58,39 @@ func (g *gatehouse) prepare(ctx context.Context) error {
 	}
 	for i := 0; i < g.opts.connections; i++ {
 		b := g.browser()
-		code, err := g.authorize(ctx, b, true)
+		code, err := g.authorize(ctx, b, true, g.main)
 		if err != nil {
 			return fmt.Errorf("signing in as %s: %w", g.opts.username, err)
 		}
 		if i == 0 {
-			if g.userToken, err = g.exchange(ctx, code); err != nil {
+			if g.userToken, err = g.exchange(ctx, code, g.main); err != nil {
 				return fmt.Errorf("code exchange: %w", err)
 			}
 		}
 		g.sessions = append(g.sessions, b)
 	}
+	if strings.Contains(g.opts.paths, "authorize_code_alt") {
+		code, err := g.authorize(ctx, g.sessions[0], false, g.alt)
+		if err == nil {
+			_, err = g.exchange(ctx, code, g.alt)
+		}
+		if err != nil {
+			return fmt.Errorf("client %s: %w", g.alt.id, err)
+		}
+	}
 	return nil
+}
+
+// label names a path in the report, with the ID token algorithm where the
+// path signs one.
+func (g *gatehouse) label(path string) string {
+	switch {
+	case path == "authorize_code" && g.main.idTokenAlg != "":
+		return fmt.Sprintf("authorize_code (%s, %s id_token)", g.main.id, g.main.idTokenAlg)
+	case path == "authorize_code_alt" && g.alt.idTokenAlg != "":
+		return fmt.Sprintf("authorize_code (%s, %s id_token)", g.alt.id, g.alt.idTokenAlg)
+	}
+	return path
 }
 
 func (g *gatehouse) op(name string) (op, int, error) {
@@ -79,7 +110,7 @@ func (g *gatehouse) op(name string) (op, int, error) {
 			var out struct {
 				Active bool `json:"active"`
 			}
-			if err := g.postForm(ctx, g.discovery.Introspection, form, true, &out); err != nil {
+			if err := g.postForm(ctx, g.discovery.Introspection, form, g.main, &out); err != nil {
 				return err
 			}
 			if !out.Active {
@@ -100,16 +131,20 @@ func (g *gatehouse) op(name string) (op, int, error) {
 		return g.getOp(g.discovery.JWKS), n, nil
 	case "discovery":
 		return g.getOp(g.target + "/.well-known/openid-configuration"), n, nil
-	case "authorize_code":
+	case "authorize_code", "authorize_code_alt":
 		if err := needUser(); err != nil {
 			return nil, 0, err
 		}
+		cl := g.main
+		if name == "authorize_code_alt" {
+			cl = g.alt
+		}
 		return func(ctx context.Context, w int) error {
-			code, err := g.authorize(ctx, g.sessions[w%len(g.sessions)], false)
+			code, err := g.authorize(ctx, g.sessions[w%len(g.sessions)], false, cl)
 			if err != nil {
 				return err
 			}
-			_, err = g.exchange(ctx, code)
+			_, err = g.exchange(ctx, code, cl)
 			return err
 		}, n, nil
 	case "password_signin":
@@ -117,7 +152,7 @@ func (g *gatehouse) op(name string) (op, int, error) {
 			return nil, 0, err
 		}
 		return func(ctx context.Context, _ int) error {
-			_, err := g.authorize(ctx, g.browser(), true)
+			_, err := g.authorize(ctx, g.browser(), true, g.main)
 			return err
 		}, n, nil
 	}
@@ -172,17 +207,37 @@ func (g *gatehouse) clientCredentials(ctx context.Context) (string, error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	err := g.postForm(ctx, g.discovery.Token, url.Values{"grant_type": {"client_credentials"}}, true, &out)
+	err := g.postForm(ctx, g.discovery.Token, url.Values{"grant_type": {"client_credentials"}}, g.main, &out)
 	return out.AccessToken, err
 }
 
-func (g *gatehouse) exchange(ctx context.Context, code string) (string, error) {
+func (g *gatehouse) exchange(ctx context.Context, code string, cl *client) (string, error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {g.opts.redirectURI}, "code_verifier": {verifier}}
-	err := g.postForm(ctx, g.discovery.Token, form, true, &out)
-	return out.AccessToken, err
+	if err := g.postForm(ctx, g.discovery.Token, form, cl, &out); err != nil {
+		return "", err
+	}
+	if cl.idTokenAlg == "" {
+		cl.idTokenAlg = jwtAlg(out.IDToken)
+	}
+	return out.AccessToken, nil
+}
+
+// jwtAlg reads the alg of a JWT's header; "" when there is none.
+func jwtAlg(raw string) string {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	_ = json.Unmarshal(b, &h)
+	return h.Alg
 }
 
 // verifier is one fixed PKCE verifier: the load run measures the server,
@@ -191,11 +246,11 @@ var verifier = base64.RawURLEncoding.EncodeToString(func() []byte { b := make([]
 
 // authorize runs the code flow in browser b up to the redirect carrying the
 // code. When signIn is set, it fills the sign-in form on the way.
-func (g *gatehouse) authorize(ctx context.Context, b *http.Client, signIn bool) (string, error) {
+func (g *gatehouse) authorize(ctx context.Context, b *http.Client, signIn bool, cl *client) (string, error) {
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"response_type":         {"code"},
-		"client_id":             {g.opts.clientID},
+		"client_id":             {cl.id},
 		"redirect_uri":          {g.opts.redirectURI},
 		"scope":                 {"openid profile roles"},
 		"state":                 {"load-state-0123456789"},
@@ -300,11 +355,11 @@ func (g *gatehouse) getJSON(ctx context.Context, u string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-func (g *gatehouse) postForm(ctx context.Context, u string, form url.Values, auth bool, out any) error {
+func (g *gatehouse) postForm(ctx context.Context, u string, form url.Values, cl *client, out any) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if auth {
-		req.SetBasicAuth(url.QueryEscape(g.opts.clientID), url.QueryEscape(g.opts.clientSecret))
+	if cl != nil {
+		req.SetBasicAuth(url.QueryEscape(cl.id), url.QueryEscape(cl.secret))
 	}
 	resp, err := g.http.Do(req)
 	if err != nil {

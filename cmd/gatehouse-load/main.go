@@ -21,28 +21,30 @@ import (
 )
 
 type options struct {
-	target       string
-	clientID     string
-	clientSecret string
-	redirectURI  string
-	username     string
-	password     string
-	connections  int
-	duration     time.Duration
-	paths        string
-	ceiling      bool
-	argonMemory  uint
-	argonTime    uint
-	argonThreads uint
-	rounds       int
-	markdown     bool
-	pid          int
-	counters     string
-	proxy        string
-	proxyStats   string
-	sessions     int
-	pprof        string
-	pprofDir     string
+	target          string
+	clientID        string
+	clientSecret    string
+	altClientID     string
+	altClientSecret string
+	redirectURI     string
+	username        string
+	password        string
+	connections     int
+	duration        time.Duration
+	paths           string
+	ceiling         bool
+	argonMemory     uint
+	argonTime       uint
+	argonThreads    uint
+	rounds          int
+	markdown        bool
+	pid             int
+	counters        string
+	proxy           string
+	proxyStats      string
+	sessions        int
+	pprof           string
+	pprofDir        string
 }
 
 func main() {
@@ -50,6 +52,8 @@ func main() {
 	flag.StringVar(&o.target, "target", "http://localhost:8080", "issuer URL of the started server")
 	flag.StringVar(&o.clientID, "client-id", "academy", "confidential client with client_credentials and authorization_code")
 	flag.StringVar(&o.clientSecret, "client-secret", "academy-demo-secret-5e1f9c", "its secret")
+	flag.StringVar(&o.altClientID, "alt-client-id", "academy", "the client of the authorize_code_alt path (one with another ID token algorithm)")
+	flag.StringVar(&o.altClientSecret, "alt-client-secret", "academy-demo-secret-5e1f9c", "its secret")
 	flag.StringVar(&o.redirectURI, "redirect-uri", "http://localhost:9000/callback", "a registered redirect URI of the client")
 	flag.StringVar(&o.username, "username", "olivia@acme.example", "a user who signs in with a password and no second factor")
 	flag.StringVar(&o.password, "password", "", "that user's password")
@@ -209,7 +213,7 @@ func run(ctx context.Context, o options) error {
 		}
 		var cfn op
 		var cn int
-		r := row{path: name, redis: -1, sql: -1}
+		r := row{path: g.label(name), redis: -1, sql: -1}
 		if ceil != nil {
 			cfn, cn, r.ceilingLabel = ceil.op(name, n)
 		}

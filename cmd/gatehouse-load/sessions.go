@@ -41,7 +41,7 @@ func (g *gatehouse) holdSessions(ctx context.Context, n int) error {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				if _, err := g.authorize(ctx, g.browser(), true); err != nil {
+				if _, err := g.authorize(ctx, g.browser(), true, g.main); err != nil {
 					failed.Add(1)
 					firstErr.Do(func() { fmt.Fprintln(os.Stderr, "sessions: first error:", err) })
 					continue
