@@ -5,10 +5,13 @@ import (
 	"encoding/xml"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	crewsaml "github.com/crewjam/saml"
@@ -274,4 +277,115 @@ func TestInterfaceConnections(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ifUpstreamIdP is a partner's SAML identity provider: crewjam/saml's,
+// signing in one fixed person.
+type ifUpstreamIdP struct {
+	idp     *crewsaml.IdentityProvider
+	srv     *httptest.Server
+	spMeta  func() *crewsaml.EntityDescriptor
+	subject string
+	mu      sync.Mutex
+	email   string
+}
+
+func (u *ifUpstreamIdP) GetSession(w http.ResponseWriter, r *http.Request, req *crewsaml.IdpAuthnRequest) *crewsaml.Session {
+	u.mu.Lock()
+	email := u.email
+	u.mu.Unlock()
+	return &crewsaml.Session{ID: "upstream-session", NameID: u.subject, NameIDFormat: string(crewsaml.PersistentNameIDFormat),
+		CreateTime: time.Now(), ExpireTime: time.Now().Add(time.Hour), Index: "upstream-index",
+		CustomAttributes: []crewsaml.Attribute{{Name: "email", NameFormat: "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+			Values: []crewsaml.AttributeValue{{Type: "xs:string", Value: email}}}}}
+}
+
+func (u *ifUpstreamIdP) GetServiceProvider(r *http.Request, id string) (*crewsaml.EntityDescriptor, error) {
+	return u.spMeta(), nil
+}
+
+func TestInterfaceSAMLConnection(t *testing.T) {
+	t.Parallel()
+	up := &ifUpstreamIdP{subject: "okta-subject-77", email: "Dora@Delta.example"}
+	mux := http.NewServeMux()
+	up.srv = httptest.NewServer(mux)
+	t.Cleanup(up.srv.Close)
+	k, c := ifSPCert()
+	md, _ := url.Parse(up.srv.URL + "/metadata")
+	sso, _ := url.Parse(up.srv.URL + "/sso")
+	up.idp = &crewsaml.IdentityProvider{Key: k, Certificate: c, MetadataURL: *md, SSOURL: *sso,
+		SessionProvider: up, ServiceProviderProvider: up}
+	mux.HandleFunc("/sso", up.idp.ServeSSO)
+	idpMD, _ := xml.MarshalIndent(up.idp.Metadata(), "", "  ")
+
+	extra := ifWriteFile(t, t.TempDir(), "delta.yaml", `partners:
+  - id: delta
+    name: Delta MSP
+    domain: delta.example
+    primary_email: dora@delta.example
+connections:
+  - id: delta-okta
+    partner: delta
+    type: saml
+    metadata: |
+`+ifIndent(string(idpMD), "      ")+`users:
+  - email: dora@delta.example
+    partner: delta
+    kind: employee
+    role: owner
+    name: Dora Delta
+    sso: true
+`)
+	n := ifStart(t, ifNodeOptions{Extra: []string{"--seed", extra}, Env: []string{"GATEHOUSE_FEDERATION_ALLOW_PRIVATE_UPSTREAMS=true"}})
+	up.spMeta = sync.OnceValue(func() *crewsaml.EntityDescriptor {
+		resp, err := http.Get(n.URL + "/federation/delta-okta/metadata")
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var ed crewsaml.EntityDescriptor
+		if err := xml.NewDecoder(resp.Body).Decode(&ed); err != nil {
+			panic(err)
+		}
+		return &ed
+	})
+
+	r := newRP(t, n.URL, ifConsoleID, ifConsoleSec, ifConsoleRedir, "email", "roles")
+	for i := 0; i < 2; i++ {
+		b := newBrowser(t, n.URL)
+		verifier := oauth2.GenerateVerifier()
+		p := b.signIn(b.get(r.conf.AuthCodeURL("state-e2e-0123456789", oauth2.S256ChallengeOption(verifier))), "dora@delta.example", "")
+		if p.Location == nil || !strings.HasPrefix(p.Location.String(), up.srv.URL+"/sso") {
+			t.Fatalf("an SSO user was not sent to the SAML connection: %d at %s (%v)", p.Status, p.URL, p.Location)
+		}
+		p = b.get(p.Location.String())
+		var fields url.Values
+		for _, f := range p.Forms {
+			if f.Fields.Get("SAMLResponse") != "" {
+				fields = f.Fields
+				if f.Action != n.URL+"/federation/delta-okta/acs" {
+					t.Errorf("the upstream posts to %s, want %s/federation/delta-okta/acs", f.Action, n.URL)
+				}
+			}
+		}
+		if fields == nil {
+			t.Fatalf("the upstream IdP gave no response (%d):\n%s", p.Status, p.Body)
+		}
+		p = ifPost(b, n.URL+"/federation/delta-okta/acs", fields)
+		if p.Location == nil || p.Location.Query().Get("code") == "" {
+			t.Fatalf("no code after the upstream assertion (%d at %s):\n%s", p.Status, p.URL, p.Body)
+		}
+		tok, err := r.conf.Exchange(t.Context(), p.Location.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, id := ifJWT(t, tok.Extra("id_token").(string))
+		if id["email"] != "dora@delta.example" || id["acr"] != "fed" || !slices.Contains(ifStrs(id["amr"]), "fed") {
+			t.Errorf("sign-in %d through the SAML connection: %v", i, id)
+		}
+		// After the first match the stored subject is used.
+		up.mu.Lock()
+		up.email = "someone.else@elsewhere.example"
+		up.mu.Unlock()
+	}
 }
