@@ -30,9 +30,28 @@ func TestInterfaceSAML(t *testing.T) {
 	dir := t.TempDir()
 	extra := ifWriteFile(t, dir, "restricted.yaml", "saml_service_providers:\n  - entity_id: https://billing.example/saml\n"+
 		"    name: Billing\n    allowed_roles: [owner]\n    metadata: |\n"+ifIndent(string(restricted.metadataXML(t)), "      "))
-	n := ifStart(t, ifNodeOptions{SAML: true, Extra: []string{"--seed", extra}})
+	// A third known by metadata_url.
+	byURL := ifNewSAMLSP(t, "https://wiki.example/saml", "https://wiki.example/acs")
+	mdSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		_, _ = w.Write(byURL.metadataXML(t))
+	}))
+	t.Cleanup(mdSrv.Close)
+	byURLSeed := ifWriteFile(t, dir, "by-url.yaml", "saml_service_providers:\n  - entity_id: https://wiki.example/saml\n"+
+		"    name: Wiki\n    metadata_url: "+mdSrv.URL+"/metadata\n")
+	n := ifStart(t, ifNodeOptions{SAML: true, Extra: []string{"--seed", extra, "--seed", byURLSeed}})
 	restricted.sp.IDPMetadata = ifIDPMetadata(t, n.URL)
+	byURL.sp.IDPMetadata = restricted.sp.IDPMetadata
 	sp := n.SP
+
+	t.Run("metadata_url", func(t *testing.T) {
+		t.Parallel()
+		b := newBrowser(t, n.URL)
+		p := b.signIn(b.get(byURL.authnRedirect(t, "")), ifFinance, ifFinancePass)
+		if _, err := byURL.parse(t, ifSAMLForm(t, p)); err != nil {
+			t.Fatalf("a service provider known by metadata_url: %v", describeSAMLError(err))
+		}
+	})
 
 	t.Run("metadata", func(t *testing.T) {
 		t.Parallel()

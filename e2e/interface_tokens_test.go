@@ -196,6 +196,12 @@ func TestInterfaceTokens(t *testing.T) {
 				t.Errorf("a public client without PKCE was not refused (%d at %s)", p.Status, p.URL)
 			}
 		}
+		// S256 only: plain is refused.
+		p = b.get(pub.conf.AuthCodeURL("state-e2e-0123456789", oauth2.SetAuthURLParam("code_challenge", strings.Repeat("a", 43)),
+			oauth2.SetAuthURLParam("code_challenge_method", "plain")))
+		if (p.Location == nil || p.Location.Query().Get("error") == "") && p.Status < 400 {
+			t.Errorf("a public client with plain PKCE was not refused (%d at %s)", p.Status, p.URL)
+		}
 		tok := ifCode(t, pub, newBrowser(t, n.URL), ifSteps{User: ifTech, Pass: ifTechPass})
 		if tok.AccessToken == "" {
 			t.Fatal("no token for a public client with PKCE")
