@@ -84,6 +84,8 @@ users:
 		if wrong.Status != unknown.Status {
 			t.Errorf("statuses differ: %d and %d", wrong.Status, unknown.Status)
 		}
+		// An email address is a username in any case.
+		ifCode(t, r, newBrowser(t, n.URL), ifSteps{User: strings.ToUpper(ifTech), Pass: ifTechPass})
 	})
 
 	t.Run("second factor page", func(t *testing.T) {
