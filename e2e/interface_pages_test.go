@@ -169,6 +169,10 @@ users:
 				t.Fatalf("/account's password form lacks %s", f)
 			}
 		}
+		// No sms.webhook: no text-message factor to add.
+		if sec := b.get(n.URL + "/account/security"); sec.URL.Path != "/account/security" || sec.hasField("phone") {
+			t.Errorf("the security page offers SMS without an sms.webhook (%d at %s)", sec.Status, sec.URL)
+		}
 		p = b.submit(p, "current_password", map[string]string{"current_password": "pat-first-password-11",
 			"password": "quiet-harbor-second-22", "password_confirm": "quiet-harbor-second-22"})
 		if p.Status >= 400 {
