@@ -32,8 +32,8 @@ func Static() fs.FS {
 }
 
 var (
-	once   sync.Once
-	parsed map[string]*template.Template
+	once    sync.Once
+	parsed  map[string]*template.Template
 	errLoad error
 )
 
