@@ -152,6 +152,15 @@ func serve(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
+// pid is the process whose CPU time a path's ceiling spends: the child
+// for the bare servers, the load tool itself for argon2id.
+func (c *ceilings) pid(path string) int {
+	if path == "password_signin" {
+		return os.Getpid()
+	}
+	return c.child.Process.Pid
+}
+
 // op returns the ceiling of a path, its worker count and a label; nil
 // where no single step bounds the path.
 func (c *ceilings) op(path string, n int) (op, int, string) {

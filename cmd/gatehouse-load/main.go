@@ -168,12 +168,16 @@ func measure(ctx context.Context, name string, n int, d time.Duration, fn op) re
 
 // row is one line of the report.
 type row struct {
-	path         string
-	res          result
-	ceil         *result
-	redis, sql   float64 // round trips per request; negative: not counted
-	rss          int64   // the server's resident KiB after the path, 0: unknown
-	ceilingLabel string
+	path       string
+	res        result
+	ceil       *result
+	redis, sql float64 // round trips per request; negative: not counted
+	rss        int64   // the server's resident KiB after the path, 0: unknown
+	// CPU time the server and the ceiling spent in their turns (0:
+	// unknown): per request, the ratio of the two is what the path costs
+	// against its ceiling whatever else shares the machine.
+	srvCPU, ceilCPU time.Duration
+	ceilingLabel    string
 }
 
 func run(ctx context.Context, o options) error {
@@ -232,15 +236,27 @@ func run(ctx context.Context, o options) error {
 				prof = make(chan error, 1)
 				go func() { prof <- g.profile(ctx, name, slice) }()
 			}
+			cpu0 := processCPU(o.pid)
 			r.res.add(measure(ctx, name, n, slice, fn))
+			// Work the server started for requests cut short at the end
+			// of the turn belongs to this turn, not to the ceiling's.
+			time.Sleep(settle)
+			r.srvCPU += processCPU(o.pid) - cpu0
 			if prof != nil {
 				if err := <-prof; err != nil {
 					fmt.Fprintf(os.Stderr, "%s: profile: %v\n", name, err)
 				}
 			}
 			if cfn != nil {
+				pid := ceil.pid(name)
+				cpu0 := processCPU(pid)
 				r.ceil.add(measure(ctx, r.ceilingLabel, cn, slice, cfn))
+				time.Sleep(settle)
+				r.ceilCPU += processCPU(pid) - cpu0
 			}
+		}
+		if o.pid == 0 {
+			r.srvCPU = 0
 		}
 		if after, ok := g.counters(ctx); ok && before != nil && r.res.requests > 0 {
 			r.redis = float64(after["redis"]-before["redis"]) / float64(r.res.requests)
