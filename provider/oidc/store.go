@@ -371,7 +371,7 @@ func (s *store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 	if exp.IsZero() {
 		exp = s.p.now().Add(s.p.cfg.RefreshTokenTTL)
 	}
-	return s.sql.CreateRefreshToken(ctx, storage.RefreshToken{
+	err = s.sql.CreateRefreshToken(ctx, storage.RefreshToken{
 		Signature: sig,
 		FamilyID:  r.GetID(),
 		ClientID:  r.GetClient().GetID(),
@@ -382,6 +382,22 @@ func (s *store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r 
 		ExpiresAt: exp,
 		CreatedAt: s.p.now(),
 	})
+	if err != nil {
+		return err
+	}
+	// A concurrent reuse of the token this one replaces may have revoked
+	// the family between our read and this insert, with an SQL update that
+	// could not see this row. revokeFamily sets the marker before that
+	// update, so checking it after the insert closes the gap: the token is
+	// still issued (the winner of a refresh race gets its answer), but dead
+	// like the rest of its family.
+	if _, err := s.eph.Get(ctx, familyRevokedKey(r.GetID())); err == nil {
+		_, err := s.sql.RevokeRefreshFamily(ctx, r.GetID())
+		return err
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // GetRefreshTokenSession returns ErrInactiveToken (with the request) only
@@ -442,8 +458,14 @@ func (s *store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 	return err
 }
 
+// revokeFamily marks the family revoked before revoking its refresh tokens
+// in SQL, so a successor created concurrently sees the mark (see
+// CreateRefreshTokenSession).
 func (s *store) revokeFamily(ctx context.Context, requestID string) error {
-	return errors.Join(s.RevokeRefreshToken(ctx, requestID), s.RevokeAccessToken(ctx, requestID))
+	if err := s.RevokeAccessToken(ctx, requestID); err != nil {
+		return err
+	}
+	return s.RevokeRefreshToken(ctx, requestID)
 }
 
 // Pushed authorization requests.
