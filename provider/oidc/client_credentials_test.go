@@ -88,3 +88,61 @@ func (e *env) introspect(t testing.TB, token, hint string) map[string]any {
 	}
 	return m
 }
+
+// A client's own token keeps no record: issuing it writes nothing to the
+// ephemeral store, yet the owner can revoke it, and deleting the client
+// ends it.
+func TestClientTokenWithoutRecord(t *testing.T) {
+	b := sqliteMemory(t)
+	counted := &countingEphemeral{Ephemeral: b.eph}
+	e := newEnvOn(t, backends{store: b.store, eph: counted}, 1)
+	ctx := context.Background()
+	cc := clientcredentials.Config{
+		ClientID: "svc", ClientSecret: "svc-secret", TokenURL: e.issuer + "/oauth2/token",
+		Scopes: []string{"admin"}, AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	newToken := func() string {
+		t.Helper()
+		tok, err := cc.Token(ctx)
+		must(t, err)
+		return tok.AccessToken
+	}
+	newToken() // the secret's first check
+	before := counted.n.Load()
+	tok := newToken()
+	if n := counted.n.Load() - before; n != 0 {
+		t.Fatalf("issuing a client token made %d ephemeral-store calls, want 0", n)
+	}
+	m := e.introspect(t, tok, "")
+	if m["active"] != true || m["client_id"] != "svc" || m["sub"] != "svc" || m["scope"] != "admin" ||
+		m["token_type"] != "Bearer" || m["exp"] == nil || m["jti"] == nil {
+		t.Fatalf("introspection %v", m)
+	}
+
+	t.Run("another client cannot revoke it", func(t *testing.T) {
+		resp := e.post("/oauth2/revoke", url.Values{"token": {tok}}, "academy", "academy-secret")
+		resp.Body.Close()
+		if m := e.introspect(t, tok, ""); resp.StatusCode != 200 || m["active"] != true {
+			t.Fatalf("%d, %v", resp.StatusCode, m)
+		}
+	})
+	t.Run("its client revokes it", func(t *testing.T) {
+		other := newToken()
+		resp := e.post("/oauth2/revoke", url.Values{"token": {tok}, "token_type_hint": {"access_token"}}, "svc", "svc-secret")
+		resp.Body.Close()
+		if m := e.introspect(t, tok, ""); resp.StatusCode != 200 || m["active"] != false {
+			t.Fatalf("revoked: %d, %v", resp.StatusCode, m)
+		}
+		if m := e.introspect(t, other, ""); m["active"] != true {
+			t.Fatalf("another token of the client went with it: %v", m)
+		}
+	})
+	t.Run("deleting the client ends its tokens", func(t *testing.T) {
+		tok := newToken()
+		must(t, e.store.DeleteClient(ctx, "svc"))
+		e.reg.Forget()
+		if m := e.introspect(t, tok, ""); m["active"] != false {
+			t.Fatalf("token of a deleted client: %v", m)
+		}
+	})
+}

@@ -46,7 +46,7 @@ func (p *Provider) checkAccessToken(ctx context.Context, raw string) (*accessCla
 	if err != nil {
 		return nil, nil, ErrInvalidToken
 	}
-	req, err := p.store.GetAccessTokenSession(ctx, c.ref().String(), nil)
+	req, err := p.store.GetAccessTokenSession(withAccessClaims(ctx, c), c.ref().String(), nil)
 	switch {
 	case err == nil:
 		return c, req, nil

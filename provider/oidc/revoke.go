@@ -8,7 +8,9 @@ import "net/http"
 // revokes its whole grant: the refresh tokens and the access tokens of the
 // same family.
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	// The txn keeps the claims of the access token being revoked, which a
+	// client's own token is looked up by (client_token.go).
+	ctx := withTxn(r.Context())
 	if err := parseForm(r); err != nil {
 		p.oauth.WriteRevocationResponse(ctx, w, err)
 		return

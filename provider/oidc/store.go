@@ -26,7 +26,8 @@ import (
 //	                       record: fosite's three code-keyed stores)
 //	oidc:code-used:SIG     set by the first exchange of a code (SETNX)
 //	oidc:par:HASH          a pushed authorization request
-//	oidc:at:JTI            an access token's record
+//	oidc:at:JTI            an access token's record (a user's: a client's
+//	                       own token keeps none, see client_token.go)
 //	oidc:family-revoked:ID every access token of a family is revoked
 //	oidc:user-nbf:USER     the user's access tokens issued at or before
 //	                       this Unix time are revoked
@@ -294,6 +295,9 @@ func (s *store) CreateAccessTokenSession(ctx context.Context, ref string, r fosi
 	if !ok {
 		return errors.New("oidc: bad access token reference")
 	}
+	if ar.User == "" && isClientToken(r) {
+		return nil // a client's own token keeps no record (client_token.go)
+	}
 	b, err := marshalRequest(r)
 	if err != nil {
 		return err
@@ -320,8 +324,18 @@ func (s *store) GetAccessTokenSession(ctx context.Context, ref string, _ fosite.
 	if err != nil {
 		return nil, err
 	}
-	if len(vals) != len(keys) || vals[0] == nil {
+	if len(vals) != len(keys) {
 		return nil, fosite.ErrNotFound
+	}
+	if vals[0] == nil {
+		c := verifiedAccess(ctx, ar.JTI)
+		if ar.User != "" || c == nil {
+			return nil, fosite.ErrNotFound
+		}
+		if vals[1] != nil {
+			return nil, fosite.ErrInactiveToken.WithHint("The token's grant was revoked.")
+		}
+		return s.clientTokenRequest(ctx, ar, c)
 	}
 	if vals[1] != nil {
 		return nil, fosite.ErrInactiveToken.WithHint("The token's grant was revoked.")
