@@ -33,8 +33,12 @@
 //
 //	authorization code, with its PKCE challenge and OIDC request   ephemeral
 //	pushed authorization request                                    ephemeral
-//	access-token record (for introspection and revocation)          ephemeral
+//	a user's access-token record (for introspection and revocation) ephemeral
 //	refresh token and its family                                    SQL
+//
+// A client's own token (client credentials) keeps no record: its claims
+// answer introspection (client_token.go), and access tokens that present
+// again skip the signature check (verified.go).
 //
 // A token request touches SQL only for refresh tokens. Revocation state is
 // read in one MGET: the access token's record, the user's "not valid before"
