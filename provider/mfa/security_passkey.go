@@ -16,8 +16,6 @@ import (
 // webauthn input and submits it, with the name the user typed, to POST
 // /account/security/webauthn.
 
-const passkeyPath = securityPath + "/webauthn"
-
 func (m *MFA) passkeyOptions(w http.ResponseWriter, r *http.Request) {
 	if m.wa == nil {
 		web.WriteError(w, &web.APIError{Status: http.StatusNotFound, Code: "not_available", Description: "passkeys are not available on this server"})
