@@ -244,14 +244,14 @@ func (s *Service) establish(w http.ResponseWriter, r *http.Request, t *Turn) (*S
 		}
 	}
 	if cur != nil && cur.UserID == f.UserID {
-		changed := false
+		changed, extended := false, false
 		if f.AuthTime.After(cur.AuthTime) {
 			// A fresh interactive sign-in in this flow: it restarts the
 			// session's lifetime and sets how the user authenticated.
 			cur.AuthTime = f.AuthTime
 			cur.AMR = slices.Clone(f.AMR)
 			cur.ExpiresAt = now.Add(s.cfg.SessionTTL)
-			changed = true
+			changed, extended = true, true
 		} else if !slices.Equal(cur.AMR, f.AMR) {
 			cur.AMR = slices.Clone(f.AMR)
 			changed = true
@@ -259,6 +259,13 @@ func (s *Service) establish(w http.ResponseWriter, r *http.Request, t *Turn) (*S
 		cur.ACR = ACR(cur.AMR)
 		if changed {
 			if err := s.writeSession(ctx, cur); err != nil {
+				return nil, err
+			}
+		}
+		if extended {
+			// The session now lives a full TTL from here: so must the
+			// user's set of sessions, or EndUserSessions would miss it.
+			if err := s.eph.SAdd(ctx, userSessionsKey(cur.UserID), s.cfg.SessionTTL, cur.ID); err != nil {
 				return nil, err
 			}
 		}
