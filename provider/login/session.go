@@ -268,6 +268,16 @@ func (s *Service) establish(w http.ResponseWriter, r *http.Request, t *Turn) (*S
 			if err := s.eph.SAdd(ctx, userSessionsKey(cur.UserID), s.cfg.SessionTTL, cur.ID); err != nil {
 				return nil, err
 			}
+			// Likewise its participants, or ending it would not tell them.
+			parts, err := s.eph.SMembers(ctx, participantsKey(cur.ID))
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, err
+			}
+			if len(parts) > 0 {
+				if err := s.eph.SAdd(ctx, participantsKey(cur.ID), s.cfg.SessionTTL, parts...); err != nil {
+					return nil, err
+				}
+			}
 		}
 		sess := cur.Session
 		return &sess, nil
