@@ -26,10 +26,10 @@
 //     someone.
 //   - Resending an invitation is an action on the user: only a caller who
 //     outranks them.
+//   - Another partner's object and an absent one give the same 404.
 //
 // Other flows are reached through interfaces and funcs in Config that
 // this package owns (Sessions, Invites, Reinvites with InviteRefusal,
-// TestConnection with ConnectionReport); the wiring adapts the real ones,
-// so admin imports neither account nor federation.
-//   - Another partner's object and an absent one give the same 404.
+// TestConnection with ConnectionReport, EmailChanges, Notices); the wiring
+// adapts the real ones, so admin imports neither account nor federation.
 package admin
