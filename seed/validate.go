@@ -302,12 +302,7 @@ func (v *validator) checkClients(list []Client) {
 		probe = clients.Defaults(probe)
 		ok := true
 		if err := clients.ValidateClient(probe); err != nil {
-			var fe *clients.FieldError
-			if errors.As(err, &fe) {
-				v.ps.add(e, fe.Field, "%v", fe.Err)
-			} else {
-				v.ps.add(e, "", "%v", err)
-			}
+			v.relyingPartyProblem(e, err)
 			ok = false
 		}
 		if c.ID != "" && seen[c.ID] {
@@ -334,12 +329,7 @@ func (v *validator) checkServiceProviders(list []ServiceProvider) {
 			Metadata: sp.Metadata, MetadataURL: sp.MetadataURL, AllowedRoles: sp.AllowedRoles}
 		ok := true
 		if err := clients.ValidateServiceProvider(ssp); err != nil {
-			var fe *clients.FieldError
-			if errors.As(err, &fe) {
-				v.ps.add(e, fe.Field, "%v", fe.Err)
-			} else {
-				v.ps.add(e, "", "%v", err)
-			}
+			v.relyingPartyProblem(e, err)
 			ok = false
 		}
 		if sp.EntityID != "" && seen[sp.EntityID] {
@@ -354,6 +344,17 @@ func (v *validator) checkServiceProviders(list []ServiceProvider) {
 			v.plan.sps = append(v.plan.sps, ssp)
 		}
 	}
+}
+
+// relyingPartyProblem records a refusal of package clients' validation,
+// naming the field when it says which.
+func (v *validator) relyingPartyProblem(entry string, err error) {
+	var fe *clients.FieldError
+	if errors.As(err, &fe) {
+		v.ps.add(entry, fe.Field, "%v", fe.Err)
+		return
+	}
+	v.ps.add(entry, "", "%v", err)
 }
 
 func (v *validator) knownRoles(entry string, roles []string) bool {
