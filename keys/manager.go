@@ -60,8 +60,8 @@ type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// RetireAfter is how long a replaced key keeps verifying: the longest
-	// lifetime of anything it signed (the refresh token TTL bounds ID tokens
-	// and access tokens alike). Defaults to 30 days.
+	// lifetime of anything it signed, so the longest of the access, ID and
+	// refresh token TTLs. Defaults to 30 days.
 	RetireAfter time.Duration
 	// RSABits is the RSA modulus size; 2048 when zero.
 	RSABits int
