@@ -5,7 +5,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strings"
 
@@ -19,9 +18,6 @@ var (
 	partnerIDRe    = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
 	orgIDRe        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	connectionIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`) // it appears in URL paths
-	usernameRe     = regexp.MustCompile(`^[a-z0-9._-]+$`)
-	phoneRe        = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`) // E.164
-	domainLabelRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // MaxUsername is the longest co-managing username.
@@ -161,11 +157,11 @@ func (v *validator) checkPartners(list []Partner) {
 			continue
 		}
 		domain := strings.ToLower(strings.TrimSpace(p.Domain))
-		if domain != "" && !validDomain(domain) {
+		if domain != "" && !policy.ValidDomain(domain) {
 			v.ps.add(e, "domain", "%q is not a domain name", p.Domain)
 		}
 		email := normEmail(p.PrimaryEmail)
-		if email != "" && !validEmail(email) {
+		if email != "" && !policy.ValidEmail(email) {
 			v.ps.add(e, "primary_email", "%q is not an email address", p.PrimaryEmail)
 		}
 		sp := storage.Partner{ID: p.ID, Name: orDefault(p.Name, p.ID), Domain: domain, PrimaryEmail: email, RequireMFA: p.RequireMFA}
@@ -398,28 +394,6 @@ func checkIssuer(s string) error {
 }
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// validEmail accepts a bare address (no display name) with a domain.
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || !strings.EqualFold(a.Address, s) {
-		return false
-	}
-	local, domain, ok := strings.Cut(s, "@")
-	return ok && local != "" && validDomain(domain)
-}
-
-func validDomain(d string) bool {
-	if len(d) > 253 || d == "" {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if !domainLabelRe.MatchString(l) {
-			return false
-		}
-	}
-	return true
-}
 
 func orDefault(s, def string) string {
 	if strings.TrimSpace(s) == "" {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"gatehouse/provider/policy"
 	"gatehouse/storage"
 )
 
@@ -30,7 +31,7 @@ func (v *validator) checkUsers(list []User) {
 		switch {
 		case email == "":
 			bad("email", "is required")
-		case !validEmail(email):
+		case !policy.ValidEmail(email):
 			bad("email", "%q is not an email address", u.Email)
 		default:
 			if j, dup := emails[email]; dup {
@@ -110,7 +111,7 @@ func (v *validator) checkUsers(list []User) {
 			bad("username", "is required for a co_managing user (they sign in as username@partner-domain)")
 		case username != "" && len(username) > MaxUsername:
 			bad("username", "%q is longer than %d characters", username, MaxUsername)
-		case username != "" && !usernameRe.MatchString(username):
+		case username != "" && !policy.ValidUsername(username):
 			bad("username", "%q may hold only a-z, 0-9, '.', '_' and '-'", username)
 		case username != "" && partnerOK:
 			key := u.Partner + "/" + username
@@ -133,7 +134,7 @@ func (v *validator) checkUsers(list []User) {
 		}
 
 		phone := strings.TrimSpace(u.Phone)
-		if phone != "" && !phoneRe.MatchString(phone) {
+		if phone != "" && !policy.ValidPhone(phone) {
 			bad("phone", "%q is not an E.164 number such as +15555550100", u.Phone)
 		}
 

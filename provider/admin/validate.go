@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,10 +13,6 @@ import (
 )
 
 var (
-	// usernameRE is a co-managing user's username (INTERFACE.md section 3).
-	usernameRE = regexp.MustCompile(`^[a-z0-9._-]{1,32}$`)
-	// phoneRE is an E.164 number: a plus and at most fifteen digits.
-	phoneRE = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 	// idRE is an identifier people choose: organizations and connections.
 	idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 )
@@ -28,39 +23,17 @@ const (
 	maxText   = 512
 )
 
-// normEmail checks an email address and returns it lower-cased: a bare
-// address (no display name), as RFC 5322 has it, at a dotted domain.
+// normEmail checks an email address (policy.ValidEmail) and returns it
+// lower-cased.
 func normEmail(field, s string) (string, *web.APIError) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", errField(field, "is required")
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
+	if !policy.ValidEmail(s) {
 		return "", errField(field, "is not a valid email address")
 	}
-	s = strings.ToLower(s)
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || !validDomain(s[at+1:]) {
-		return "", errField(field, "is not a valid email address")
-	}
-	return s, nil
-}
-
-var labelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// validDomain accepts a mail domain as a mailbox on the internet has one:
-// dotted host-name labels (localhost too, for development).
-func validDomain(d string) bool {
-	if len(d) > 253 || (!strings.Contains(d, ".") && d != "localhost") {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if !labelRE.MatchString(l) {
-			return false
-		}
-	}
-	return true
+	return strings.ToLower(s), nil
 }
 
 // cleanText trims s and checks it is printable text of at most max
@@ -83,7 +56,7 @@ func cleanText(field, s string, max int, required bool) (string, *web.APIError) 
 
 func checkPhone(s string) (string, *web.APIError) {
 	s = strings.TrimSpace(s)
-	if s != "" && !phoneRE.MatchString(s) {
+	if s != "" && !policy.ValidPhone(s) {
 		return "", errField("phone", "must be an E.164 number such as +15555550100")
 	}
 	return s, nil
@@ -94,7 +67,7 @@ func checkUsername(s string) (string, *web.APIError) {
 	if len(s) > 32 {
 		return "", errField("username", "must be at most 32 characters")
 	}
-	if !usernameRE.MatchString(s) {
+	if !policy.ValidUsername(s) {
 		return "", errField("username", "must be 1 to 32 characters of a-z, 0-9, '.', '_' and '-'")
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -145,5 +146,36 @@ func TestRoleAllowedAndServices(t *testing.T) {
 	}
 	if got := AccessibleServices("tech", nil); got == nil || len(got) != 0 {
 		t.Errorf("no services: %v", got)
+	}
+}
+
+func TestIdentifiers(t *testing.T) {
+	for _, tc := range []struct {
+		what string
+		ok   bool
+		fn   func(string) bool
+		in   string
+	}{
+		{"email", true, ValidEmail, "olivia@acme.example"},
+		{"email", true, ValidEmail, "dev@localhost"},
+		{"email", false, ValidEmail, "olivia@acme"},
+		{"email", false, ValidEmail, "Olivia <olivia@acme.example>"},
+		{"email", false, ValidEmail, " olivia@acme.example"},
+		{"email", false, ValidEmail, "@acme.example"},
+		{"email", false, ValidEmail, strings.Repeat("a", 250) + "@acme.example"},
+		{"domain", true, ValidDomain, "acme.example"},
+		{"domain", false, ValidDomain, "-acme.example"},
+		{"username", true, ValidUsername, "j.doe_2-x"},
+		{"username", false, ValidUsername, "JDoe"},
+		{"username", false, ValidUsername, strings.Repeat("a", 33)},
+		{"username", false, ValidUsername, ""},
+		{"phone", true, ValidPhone, "+15555550100"},
+		{"phone", false, ValidPhone, "+12"},
+		{"phone", false, ValidPhone, "15555550100"},
+		{"phone", false, ValidPhone, "+0555550100"},
+	} {
+		if got := tc.fn(tc.in); got != tc.ok {
+			t.Errorf("%s %q: %v, want %v", tc.what, tc.in, got, tc.ok)
+		}
 	}
 }
