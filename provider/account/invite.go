@@ -126,22 +126,9 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showLink(w http.ResponseWriter, r *http.Request, kind string) {
-	ctx := r.Context()
 	token := r.URL.Query().Get("token")
-	rec, state, err := h.peek(ctx, kind, token)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	var u storage.User
-	if state == linkValid {
-		if u, state, err = h.holder(ctx, rec); err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-	}
-	if state != linkValid {
-		h.deadLink(w, r, kind, token, rec, state)
+	_, u, ok := h.liveLink(w, r, kind, token)
+	if !ok {
 		return
 	}
 	h.renderSet(w, r, http.StatusOK, kind, token, u, "")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -244,4 +245,28 @@ func (h *Handler) holder(ctx context.Context, rec link) (storage.User, linkState
 // sameInstant compares times as a store keeps them (microseconds at best).
 func sameInstant(a, b time.Time) bool {
 	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
+}
+
+// liveLink reads a link a page was opened or posted with and its holder.
+// When either is gone, spent or stale, it has already answered with the
+// dead-link page (or a server error) and reports false.
+func (h *Handler) liveLink(w http.ResponseWriter, r *http.Request, kind, token string) (link, storage.User, bool) {
+	ctx := r.Context()
+	rec, state, err := h.peek(ctx, kind, token)
+	if err != nil {
+		h.serverError(w, r, err)
+		return link{}, storage.User{}, false
+	}
+	var u storage.User
+	if state == linkValid {
+		if u, state, err = h.holder(ctx, rec); err != nil {
+			h.serverError(w, r, err)
+			return link{}, storage.User{}, false
+		}
+	}
+	if state != linkValid {
+		h.deadLink(w, r, kind, token, rec, state)
+		return link{}, storage.User{}, false
+	}
+	return rec, u, true
 }

@@ -201,20 +201,8 @@ func (h *Handler) setByLink(w http.ResponseWriter, r *http.Request, kind string)
 	}
 	ctx := r.Context()
 	token := r.PostFormValue("token")
-	rec, state, err := h.peek(ctx, kind, token)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	var u storage.User
-	if state == linkValid {
-		if u, state, err = h.holder(ctx, rec); err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-	}
-	if state != linkValid {
-		h.deadLink(w, r, kind, token, rec, state)
+	rec, u, ok := h.liveLink(w, r, kind, token)
+	if !ok {
 		return
 	}
 
